@@ -1,0 +1,46 @@
+"""The one place for DOLFINx calls that differ between 0.5 (Debian 12) and 0.9+ (Debian 13, conda)."""
+
+from __future__ import annotations
+
+import dolfinx
+import dolfinx.fem
+import dolfinx.mesh
+import ufl
+
+VERSION = tuple(int(p) for p in dolfinx.__version__.split(".")[:2])
+NEW_API = VERSION >= (0, 7)
+
+
+def function_space(mesh, family: str, degree: int, shape: tuple[int, ...] | None = None):
+    """A (scalar or vector/tensor) finite element space on `mesh`."""
+    if NEW_API:
+        element = (family, degree) if shape is None else (family, degree, shape)
+        return dolfinx.fem.functionspace(mesh, element)
+    if shape is None:
+        return dolfinx.fem.FunctionSpace(mesh, (family, degree))
+    return dolfinx.fem.VectorFunctionSpace(mesh, (family, degree), dim=shape[0])
+
+
+def coordinate_element(cell: str, gdim: int = 3):
+    """The ufl domain of a degree-1 Lagrange mesh of `cell` ("hexahedron", "tetrahedron")."""
+    if NEW_API:
+        import basix.ufl
+
+        return ufl.Mesh(basix.ufl.element("Lagrange", cell, 1, shape=(gdim,)))
+    return ufl.Mesh(ufl.VectorElement("Lagrange", cell, 1))
+
+
+def create_mesh(comm, cells, points, cell: str = "hexahedron", partitioner=None):
+    """Distribute a mesh given on rank 0 (other ranks pass empty arrays) over `comm`."""
+    domain = coordinate_element(cell, points.shape[1])
+    if partitioner is None:
+        return dolfinx.mesh.create_mesh(comm, cells, points, domain)
+    return dolfinx.mesh.create_mesh(comm, cells, points, domain, partitioner)
+
+
+def cell_geometry_dofs(mesh):
+    """Array (num_cells, nodes_per_cell) of geometry node indices of each local cell."""
+    dofmap = mesh.geometry.dofmap
+    if hasattr(dofmap, "array"):  # 0.5: an AdjacencyList
+        return dofmap.array.reshape(-1, dofmap.links(0).size)
+    return dofmap
