@@ -52,6 +52,13 @@ import h5py, numpy
 print(f"numpy=={numpy.__version__}")
 print(f"h5py=={h5py.__version__}")
 PY
+# Debian's h5py registers itself as "h5py._debian_h5py_serial", so pip does not see it and tries
+# to build h5py for packages that require it (algotom): declare the system's h5py to pip.
+h5py_version=$(sed -n 's/^h5py==//p' "$constraints")
+purelib=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+mkdir -p "$purelib/h5py-$h5py_version.dist-info"
+printf 'Metadata-Version: 2.1\nName: h5py\nVersion: %s\n' "$h5py_version" \
+    >"$purelib/h5py-$h5py_version.dist-info/METADATA"
 say "pinned to the system's $(tr '\n' ' ' <"$constraints")"
 say "installing the project and its '$EXTRAS' extras into $VENV (first run: a few minutes)"
 # (grep drops pip's notes about this machine's unused local package folders)
