@@ -1,0 +1,78 @@
+"""Flat/dark normalisation, Beer-Lambert -log and ring (sinogram stripe) removal for projection slabs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from algotom.prep import removal
+
+from meso.errors import InputError
+
+#: Smallest transmission kept before -log, so dead pixels give a large finite value, not inf.
+MIN_TRANSMISSION = 1e-6
+
+# Ring-removal methods, all algotom's (Vo et al., Opt. Express 26 (2018) 28396), each applied to one
+# sinogram (angle, column). "all" combines sorting, filtering and large/dead-stripe removal.
+STRIPE_METHODS: dict[str, Callable[..., np.ndarray]] = {
+    "sorting": removal.remove_stripe_based_sorting,
+    "fft": removal.remove_stripe_based_fft,
+    "wavelet": removal.remove_stripe_based_wavelet_fft,
+    "all": removal.remove_all_stripe,
+}
+STRIPE_DEFAULTS: dict[str, dict[str, float]] = {
+    "sorting": {"size": 21},
+    "fft": {"u": 20, "n": 8, "v": 1},
+    "wavelet": {"level": 4, "size": 1},
+    "all": {"snr": 3.0, "la_size": 51, "sm_size": 21},
+}
+
+
+def normalize(projections: np.ndarray, flats: np.ndarray, darks: np.ndarray | None) -> np.ndarray:
+    """Transmission (I - D) / (F - D) with the median flat F and median dark D, clipped to (0, inf).
+
+    Works on a slab (angle, row, column) at once; the medians reject zingers in single flats.
+    (Hand-written rather than algotom's flat_field_correction, which corrects one 2-D image at a
+    time; this is the same formula applied to the whole slab with numpy broadcasting.)
+
+    Parameters
+    ----------
+    projections : (angle, row, column) raw counts.
+    flats, darks : (n, row, column) open-beam and dark images (darks may be None: zero dark).
+    """
+    flat = np.median(flats, axis=0).astype(np.float32)
+    dark = np.zeros_like(flat) if darks is None else np.median(darks, axis=0).astype(np.float32)
+    denominator = flat - dark
+    denominator[denominator <= 0] = np.float32(np.nan)  # dead flat pixels: flagged, then clipped
+    transmission = (np.asarray(projections, np.float32) - dark) / denominator
+    return np.nan_to_num(np.clip(transmission, MIN_TRANSMISSION, None), nan=1.0, posinf=1.0).astype(
+        np.float32
+    )
+
+
+def minus_log(transmission: np.ndarray) -> np.ndarray:
+    """Projected attenuation -ln(I/I0) (Beer-Lambert), in units of mu x pixel length."""
+    return -np.log(np.clip(transmission, MIN_TRANSMISSION, None)).astype(np.float32)
+
+
+def remove_stripes(sinograms: np.ndarray, method: str = "sorting", **options: float) -> np.ndarray:
+    """Remove detector stripes (ring artefacts after reconstruction) from each sinogram of a slab.
+
+    Parameters
+    ----------
+    sinograms : (angle, row, column) attenuation slab; each row's (angle, column) plane is a sinogram.
+    method : "sorting", "fft", "wavelet", "all" (algotom's methods) or "none".
+    options : keyword arguments of the algotom function, overriding STRIPE_DEFAULTS[method].
+    """
+    if method == "none":
+        return sinograms
+    if method not in STRIPE_METHODS:
+        raise InputError(
+            "--rings", f"unknown method {method!r}; use none, {', '.join(STRIPE_METHODS)}"
+        )
+    func = STRIPE_METHODS[method]
+    kwargs = {**STRIPE_DEFAULTS[method], **options}
+    out = np.empty_like(sinograms)
+    for row in range(sinograms.shape[1]):
+        out[:, row, :] = func(sinograms[:, row, :], **kwargs)
+    return out

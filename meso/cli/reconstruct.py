@@ -1,0 +1,172 @@
+"""`meso reconstruct`: projections (Data Exchange .h5 or TIFF) -> attenuation volume + reconstruct.json."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+from pathlib import Path
+
+from meso.atomic import write_json
+from meso.errors import InputError
+
+
+def _rows(text: str) -> tuple[int, int]:
+    try:
+        start, stop = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A:B (two integers), got {text!r}") from None
+    return start, stop
+
+
+def _center(text: str) -> float | None:
+    if text == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number, got {text!r}") from None
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "reconstruct",
+        help="normalise, remove rings, phase-retrieve, find the centre and reconstruct a scan",
+        description="Reconstruct parallel-beam projections slab by slab (memory bounded by the slab, "
+        "not the scan). --out is the volume file (.h5 or .zarr; dataset 'volume', axes x,y,z with z "
+        "the detector row) or a folder (then DIR/volume.h5); reconstruct.json and center.png are "
+        "written beside it.",
+    )
+    p.add_argument(
+        "input", metavar="IN", help="Data Exchange .h5, or a TIFF stack/folder of projections"
+    )
+    g = p.add_argument_group("input layout")
+    g.add_argument("--data-path", default="/exchange/data", help="projections dataset (.h5)")
+    g.add_argument("--white-path", default="/exchange/data_white", help="flat fields dataset (.h5)")
+    g.add_argument("--dark-path", default="/exchange/data_dark", help="dark fields dataset (.h5)")
+    g.add_argument("--theta-path", default="/exchange/theta", help="angles in degrees (.h5)")
+    g.add_argument("--flats", help="flat-field TIFF stack or folder (TIFF input)")
+    g.add_argument("--darks", help="dark-field TIFF stack or folder (TIFF input)")
+    g.add_argument(
+        "--angle-range", type=float, default=180.0, help="degrees spanned by TIFF projections"
+    )
+    g = p.add_argument_group("reconstruction")
+    g.add_argument(
+        "--center",
+        type=_center,
+        default=None,
+        metavar="auto|PIXELS",
+        help="rotation axis column (default auto: algotom's Vo method)",
+    )
+    g.add_argument(
+        "--center-row", type=int, help="detector row for the centre search (default middle)"
+    )
+    g.add_argument(
+        "--algorithm",
+        default="dfi",
+        choices=["dfi", "fbp", "gridrec"],
+        help="dfi = algotom Fourier gridding (default); fbp; gridrec needs TomoPy",
+    )
+    g.add_argument("--filter", default="hann", help="reconstruction filter (default hann)")
+    g.add_argument(
+        "--rings",
+        default="sorting",
+        choices=["none", "sorting", "fft", "wavelet", "all"],
+        help="ring (stripe) removal method, algotom's (default sorting)",
+    )
+    g.add_argument("--rows", type=_rows, metavar="A:B", help="detector rows A..B-1 only")
+    g.add_argument(
+        "--slab-rows", type=int, default=8, metavar="K", help="rows held in memory at once"
+    )
+    g.add_argument(
+        "--pixel-size", type=float, metavar="UM", help="pixel size in um (output in 1/m)"
+    )
+    g = p.add_argument_group("Paganin phase retrieval (all four needed with --phase)")
+    g.add_argument("--phase", action="store_true", help="apply Paganin single-distance retrieval")
+    g.add_argument("--energy", type=float, metavar="KEV", help="photon energy in keV")
+    g.add_argument("--distance", type=float, metavar="M", help="sample-detector distance in m")
+    g.add_argument("--delta-beta", type=float, help="delta/beta of the dominant material")
+    p.set_defaults(func=run)
+    return p
+
+
+def _output_path(args: argparse.Namespace) -> Path:
+    out = Path(args.out or "reconstruct-out")
+    if out.suffix in (".h5", ".hdf5", ".zarr"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        volume = out
+    else:
+        if out.exists() and not out.is_dir():
+            raise InputError(out, "exists and is not a folder (give a .h5 or .zarr volume name)")
+        out.mkdir(parents=True, exist_ok=True)
+        volume = out / "volume.h5"
+    if volume.resolve() == Path(args.input).resolve():
+        raise InputError(volume, "the output would overwrite the input")
+    return volume
+
+
+def _open_source(args: argparse.Namespace):
+    import numpy as np
+
+    from imaging.io_dxchange import open_dxchange, read_tiff_projections
+
+    path = Path(args.input)
+    if path.suffix.lower() in (".tif", ".tiff") or path.is_dir():
+        if not args.flats:
+            raise InputError(path, "TIFF projections need --flats (and usually --darks)")
+        source = read_tiff_projections(path, args.flats, args.darks)
+        source.theta_deg = np.linspace(0.0, args.angle_range, source.n_angles, endpoint=False)
+        return source
+    return open_dxchange(
+        path,
+        data_path=args.data_path,
+        white_path=args.white_path,
+        dark_path=args.dark_path,
+        theta_path=args.theta_path,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from imaging.center import save_center_figure
+    from imaging.reconstruct import reconstruct_slice
+    from imaging.slabs import ReconstructionSettings, attenuation_rows, reconstruct_to_file
+
+    volume_path = _output_path(args)
+    settings = ReconstructionSettings(
+        algorithm=args.algorithm,
+        filter_name=args.filter,
+        center=args.center,
+        center_row=args.center_row,
+        rows=args.rows,
+        slab_rows=args.slab_rows,
+        rings=args.rings,
+        phase=args.phase,
+        energy_kev=args.energy,
+        distance_m=args.distance,
+        delta_beta=args.delta_beta,
+        pixel_size_um=args.pixel_size,
+    )
+    with _open_source(args) as source:
+        record = reconstruct_to_file(source, volume_path, settings, progress=not args.quiet)
+        row = record["center_row"]
+        sinogram = attenuation_rows(source, row, row + 1, settings)[:, 0, :]
+        slice_at = functools.partial(
+            reconstruct_slice,
+            theta_deg=source.theta_deg,
+            algorithm=settings.algorithm,
+            filter_name=settings.filter_name,
+        )
+        figure = volume_path.with_name("center.png")
+        save_center_figure(
+            figure,
+            sinogram,
+            source.theta_deg,
+            record["center"],
+            lambda sino, c: slice_at(sino, c).T,
+            auto_center=record["center_auto"],
+        )
+    record["center_figure"] = str(figure)
+    write_json(volume_path.with_name("reconstruct.json"), record)
+    if not args.quiet:
+        print(json.dumps({k: record[k] for k in ("output", "shape", "center", "center_method")}))
+    return 0
