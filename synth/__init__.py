@@ -1,1 +1,7 @@
-"""synth package."""
+"""Synthetic LLZO microstructures (Voronoi grains, grain boundaries, pores), their statistics and twins."""
+
+from synth.generate import SynthGeometry, generate
+from synth.measure import MicrostructureStats, measure
+
+
+__all__ = ["MicrostructureStats", "SynthGeometry", "generate", "measure"]
