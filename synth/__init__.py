@@ -2,6 +2,6 @@
 
 from synth.generate import SynthGeometry, generate
 from synth.measure import MicrostructureStats, measure
+from synth.twin import twin
 
-
-__all__ = ["MicrostructureStats", "SynthGeometry", "generate", "measure"]
+__all__ = ["MicrostructureStats", "SynthGeometry", "generate", "measure", "twin"]

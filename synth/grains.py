@@ -54,7 +54,7 @@ def hardcore_seeds(
     Candidates are drawn in batches and resolved in draw order, which is the sequential process
     exactly (and so deterministic for a given generator state).
     """
-    count = max(int(round(density * float(np.prod(hi - lo)))), 1)
+    count = max(round(density * float(np.prod(hi - lo))), 1)
     min_distance = (6.0 * packing / (math.pi * density)) ** (1.0 / 3.0)
     kept = np.empty((0, 3))
     batch = max(count // 4, 64)

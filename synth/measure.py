@@ -41,8 +41,8 @@ def pore_equivalent_diameters(pore: np.ndarray) -> tuple[np.ndarray, int, int]:
     """Equivalent-sphere diameters (voxels) of the face-connected pores that do not touch the box
     faces (their true size is unknown), or of all pores when every pore touches a face.
 
-    Returns the diameters, the number of pores and the number of interior pores. Volumes come from a bincount of the
-    scipy component labels, which is much faster than regionprops for tens of thousands of pores.
+    Returns the diameters, the number of pores and the number of interior pores. Volumes come
+    from a bincount of scipy's component labels, much faster than regionprops for many pores.
     """
     components, count = ndimage.label(pore)
     if count == 0:
@@ -176,3 +176,48 @@ def measure(microstructure: Microstructure) -> MicrostructureStats:
             "pore_degree_of_anisotropy": degree(chords),
         },
     )
+
+
+def expected_statistics(parameters: dict) -> dict[str, object]:
+    """What `generate` parameters ask for, in the terms `measure` reports (lengths in um).
+
+    The grain-boundary fraction is the stereological estimate (1 - p) S_V delta with
+    S_V = (2/3) sum_i 1 / L_i; it ignores boundary area removed by pores and edge overlaps.
+    """
+    stretch = np.asarray(parameters["anisotropy"], dtype=np.float64)
+    stretch = stretch / np.prod(stretch) ** (1.0 / 3.0)
+    grain = float(parameters["grain_size_um"])
+    intercepts = grain * stretch
+    p = float(parameters["porosity"])
+    thickness_um = float(parameters["gb_thickness_voxels"]) * float(parameters["voxel_size_um"])
+    surface = 2.0 / 3.0 * float(np.sum(1.0 / intercepts))
+    ratios = {a: float(v) for a, v in zip(AXES, stretch / stretch.mean(), strict=True)}
+    return {
+        "porosity": p,
+        "mean_pore_equivalent_diameter_um": float(parameters["pore_size_um"]),
+        "grain_intercept_um": {a: float(v) for a, v in zip(AXES, intercepts, strict=True)},
+        "mean_grain_intercept_um": grain,
+        "grain_boundary_volume_fraction": (1.0 - p) * surface * thickness_um,
+        "grain_boundary_thickness_um": thickness_um,
+        "anisotropy": {"grain_intercept_ratio": ratios, "pore_chord_ratio": dict(ratios)},
+    }
+
+
+def compare(requested: dict, measured: MicrostructureStats) -> list[dict[str, object]]:
+    """Rows (quantity, requested, measured, relative difference) for every scalar both report."""
+    rows: list[dict[str, object]] = []
+
+    def walk(req: object, got: object, name: str) -> None:
+        if isinstance(req, dict) and isinstance(got, dict):
+            for key, value in req.items():
+                walk(value, got.get(key), f"{name}.{key}" if name else key)
+        elif isinstance(req, int | float) and not isinstance(req, bool):
+            diff = None
+            if isinstance(got, int | float) and req != 0:
+                diff = (float(got) - float(req)) / abs(float(req))
+            rows.append(
+                {"quantity": name, "requested": req, "measured": got, "relative_difference": diff}
+            )
+
+    walk(requested, measured.to_dict(), "")
+    return rows

@@ -100,7 +100,7 @@ def fill_to_porosity(
     drawn after it are discarded. Returns the pore mask and the pores used.
     """
     total = int(np.prod(shape))
-    target = int(round(porosity * total))
+    target = round(porosity * total)
     if target == 0:
         empty = PoreSpheres(np.empty((0, 3)), np.empty((0, 3)))
         return np.zeros(shape, dtype=bool), empty
