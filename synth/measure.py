@@ -72,10 +72,14 @@ def grain_intercepts(grain: np.ndarray, boundary: np.ndarray) -> tuple[list[floa
     """Mean linear intercept (voxels) along x, y, z and the number of grains.
 
     Grains are the face-connected components of the grain-interior phase; every boundary voxel
-    is given to the nearest grain (scipy's Euclidean feature transform), which puts the grain
-    faces in the middle of the boundary layer. Along each voxel line the intercept is the solid
-    length (steps between consecutive solid voxel centres) over the number of steps that change
-    grain, so pores shorten the line but do not end a grain.
+    is given to the nearest grain (scipy's Euclidean feature transform). A straight line enters
+    a convex grain at most once, so along each solid stretch of a voxel line (pores end it) the
+    boundary crossings are the distinct grains met minus one; counting distinct grains rather
+    than id changes ignores the flicker of nearest-grain ids inside a boundary layer that runs
+    along the line. The intercept is the solid length (steps between consecutive solid voxel
+    centres) over the crossings. Known bias: a line inside a boundary layer can still pick up
+    the neighbouring grain, which shortens the intercept along the long axis of elongated grains
+    by a few per cent (about 5 % for a 2:1 stretch at 1-voxel boundaries).
     """
     components, count = ndimage.label(grain)
     if count == 0:
@@ -83,17 +87,22 @@ def grain_intercepts(grain: np.ndarray, boundary: np.ndarray) -> tuple[list[floa
     nearest = ndimage.distance_transform_edt(
         components == 0, return_distances=False, return_indices=True
     )
-    grain_of = components[tuple(nearest)]
+    grain_of = components[tuple(nearest)].astype(np.int64)
     del nearest
     solid = grain | boundary
     result: list[float | None] = []
     for axis in range(3):
-        ahead = [slice(None)] * 3
-        behind = [slice(None)] * 3
-        ahead[axis], behind[axis] = slice(1, None), slice(None, -1)
-        both = solid[tuple(ahead)] & solid[tuple(behind)]
-        steps = np.count_nonzero(both)
-        crossings = np.count_nonzero(both & (grain_of[tuple(ahead)] != grain_of[tuple(behind)]))
+        n = grain.shape[axis]
+        line_solid = np.moveaxis(solid, axis, -1).reshape(-1, n)
+        ids = np.moveaxis(grain_of, axis, -1).reshape(-1, n)[line_solid]
+        starts = line_solid.copy()
+        starts[:, 1:] &= ~line_solid[:, :-1]
+        stretch = np.cumsum(starts.ravel())[line_solid.ravel()]
+        new_run = np.ones(len(ids), dtype=bool)
+        new_run[1:] = (ids[1:] != ids[:-1]) | (stretch[1:] != stretch[:-1])
+        keys = np.unique(stretch[new_run] * (count + 1) + ids[new_run])
+        crossings = len(keys) - int(np.count_nonzero(starts))
+        steps = np.count_nonzero(line_solid[:, 1:] & line_solid[:, :-1])
         result.append(float(steps / crossings) if crossings else None)
     return result, count
 
