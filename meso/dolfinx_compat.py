@@ -31,11 +31,20 @@ def coordinate_element(cell: str, gdim: int = 3):
 
 
 def create_mesh(comm, cells, points, cell: str = "hexahedron", partitioner=None):
-    """Distribute a mesh given on rank 0 (other ranks pass empty arrays) over `comm`."""
+    """Distribute a mesh given on rank 0 (other ranks pass empty arrays) over `comm`.
+
+    Cells are ghosted across shared facets on both versions (interior-facet integrals need
+    it in parallel); without a `partitioner` the default graph partitioner is used.
+    """
     domain = coordinate_element(cell, points.shape[1])
+    shared_facet = dolfinx.mesh.GhostMode.shared_facet
+    if NEW_API:
+        if partitioner is None:
+            partitioner = dolfinx.mesh.create_cell_partitioner(shared_facet)
+        return dolfinx.mesh.create_mesh(comm, cells, points, domain, partitioner)
     if partitioner is None:
-        return dolfinx.mesh.create_mesh(comm, cells, points, domain)
-    return dolfinx.mesh.create_mesh(comm, cells, points, domain, partitioner)
+        partitioner = dolfinx.mesh.create_cell_partitioner()
+    return dolfinx.mesh.create_mesh(comm, cells, points, domain, shared_facet, partitioner)
 
 
 def cell_geometry_dofs(mesh):
@@ -43,4 +52,12 @@ def cell_geometry_dofs(mesh):
     dofmap = mesh.geometry.dofmap
     if hasattr(dofmap, "array"):  # 0.5: an AdjacencyList
         return dofmap.array.reshape(-1, dofmap.links(0).size)
+    return dofmap
+
+
+def cell_dofs(V):
+    """Array (num_local_cells, dofs_per_cell) of the (block) dofs of every local cell."""
+    dofmap = V.dofmap.list
+    if hasattr(dofmap, "array"):  # 0.5: an AdjacencyList
+        return dofmap.array.reshape(-1, V.dofmap.dof_layout.num_dofs)
     return dofmap
