@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -29,6 +30,14 @@ def shared_data() -> Path:
 
 @pytest.fixture
 def mpirun() -> list[str]:
+    """The mpirun command line, run in a clean environment.
+
+    Once this test process has initialised MPI (any import of mpi4py or DOLFINx), Open MPI has
+    put its own variables into the C environment, which a child inherits and which make a
+    child mpirun exit silently with code 1. They are not in os.environ, so the child gets
+    exactly os.environ (``env -i`` plus its items) instead.
+    """
     if shutil.which("mpirun") is None:
         pytest.fail("mpirun is not on PATH although the Debian MPI packages are a requirement")
-    return MPIRUN
+    clean = [f"{k}={v}" for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_"))]
+    return ["env", "-i", *clean, *MPIRUN]

@@ -113,3 +113,12 @@ def test_bad_files(tmp_path, sample):
     assert "unknown phase labels [7]" in _error(tmp_path / "labels.npy")
     assert "voxel size" in _error(tmp_path / "good.npz", voxel_size_um=-1)
     assert "no array 'x'" in _error(tmp_path / "good.npz", dataset="x")
+
+
+def test_results_get_ordinary_permissions(tmp_path, sample):
+    import os
+
+    path = save(sample, tmp_path / "vol.npz")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -1,0 +1,385 @@
+"""Effective Young's modulus factors M_x, M_y, M_z and stress fields of voxel microstructures (DOLFINx)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import dolfinx.fem.petsc
+import numpy as np
+import ufl
+from dolfinx import fem
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from meso.dolfinx_compat import cell_dofs, function_space
+from meso.errors import InputError
+from meso.materials import Materials, load_materials
+from meso.microstructure import AXES, Microstructure, axis_index
+from meso.voxel_mesh import VoxelMesh, build_voxel_mesh, face_marker, spanning_clusters
+
+# CG + smoothed-aggregation AMG with the rigid-body near-nullspace: the standard choice for
+# compressible elasticity (the DOLFINx elasticity demo uses the same smoother settings).
+ELASTICITY_SOLVER_OPTIONS = {
+    "ksp_type": "cg",
+    "ksp_rtol": 1e-9,
+    "ksp_max_it": 2000,
+    "pc_type": "gamg",
+    "pc_gamg_type": "agg",
+    "pc_gamg_threshold": 0.02,
+    "pc_gamg_square_graph": 1,
+    "mg_levels_ksp_type": "chebyshev",
+    "mg_levels_pc_type": "jacobi",
+    "mg_levels_esteig_ksp_type": "cg",
+}
+
+# Tangential springs on the two loaded faces remove the rigid-body motions of every load-bearing
+# cluster (two lateral translations and the rotation about the load axis) without pinning
+# points; their stiffness k = SPRING * E_grain / L perturbs the stresses by about SPRING.
+SPRING = 1e-9
+
+
+@dataclass
+class StressStatistics:
+    """Stress concentration in the solid, relative to the mean axial (applied) stress."""
+
+    mean_axial_stress_Pa: float
+    von_mises_max_Pa: float
+    von_mises_p99_Pa: float
+    max_over_mean_axial: float
+    p99_over_mean_axial: float
+    hydrostatic_min_Pa: float
+    hydrostatic_max_Pa: float
+    # distance (um) from each solid voxel centre to the nearest pore voxel centre
+    distance_bins_um: list[float] = field(default_factory=list)
+    hotspot_counts: list[int] = field(default_factory=list)  # von Mises >= 99th percentile
+    solid_counts: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ElasticAxisResult:
+    """Uniaxial loading along one axis (prescribed normal displacement, free lateral faces)."""
+
+    M: float
+    E_eff_Pa: float
+    nu_eff: dict[str, float | None]
+    percolating: bool
+    converged: bool
+    iterations: int
+    converged_reason: int = 0
+    dofs: int = 0
+    stress: StressStatistics | None = None
+
+
+@dataclass
+class ElasticityResult:
+    shape: list[int]
+    voxel_size_um: float
+    volume_fractions: dict[str, float]
+    strain: float
+    axes: dict[str, ElasticAxisResult]
+    dofs: int = 0
+    ranks: int = 1
+    wall_seconds: float = 0.0
+    method: str = "fe"
+    quantity: str = "elasticity"
+
+    def to_json(self) -> dict:
+        """The `elasticity.json` document (DESIGN.md section 4)."""
+        data = asdict(self)
+        order = ["quantity", "method", "shape", "voxel_size_um", "volume_fractions", "strain"]
+        return {k: data[k] for k in order} | {k: v for k, v in data.items() if k not in order}
+
+
+@dataclass
+class ElasticFields:
+    """Fields of one solve: distributed DOLFINx functions (for XDMF) and voxel arrays gathered on
+    rank 0 (None elsewhere; NaN in removed voxels)."""
+
+    axis: str
+    displacement: fem.Function
+    von_mises: fem.Function  # DG0, cell averages in Pa
+    hydrostatic: fem.Function  # DG0, cell averages in Pa
+    von_mises_Pa: np.ndarray | None
+    hydrostatic_Pa: np.ndarray | None
+    axial_stress_Pa: np.ndarray | None
+
+
+def _lame(E: fem.Function, nu: fem.Function):
+    return E / (2 * (1 + nu)), E * nu / ((1 + nu) * (1 - 2 * nu))
+
+
+def _rigid_body_modes(V, A: PETSc.Mat) -> PETSc.NullSpace:
+    """The six rigid-body displacement fields, the near-nullspace GAMG needs for elasticity."""
+    owned = V.dofmap.index_map.size_local
+    x = V.tabulate_dof_coordinates()[:owned]
+    vectors = [A.createVecLeft() for _ in range(6)]
+    arrays = [v.getArray().reshape(-1, 3) for v in vectors]
+    for i in range(3):
+        arrays[i][:, i] = 1.0
+    arrays[3][:, 0], arrays[3][:, 1] = -x[:, 1], x[:, 0]
+    arrays[4][:, 1], arrays[4][:, 2] = -x[:, 2], x[:, 1]
+    arrays[5][:, 2], arrays[5][:, 0] = -x[:, 0], x[:, 2]
+    for v, a in zip(vectors, arrays, strict=True):
+        v.setArray(a.ravel())
+    dolfinx.la.orthonormalize(vectors)
+    return PETSc.NullSpace().create(vectors=vectors)
+
+
+def _cell_function(V0, vm: VoxelMesh, values_by_label: dict[int, float]) -> fem.Function:
+    """A DG0 function that takes the value of each cell's phase label."""
+    f = fem.Function(V0)
+    lookup = np.zeros(256)
+    for label, value in values_by_label.items():
+        lookup[label] = value
+    dofs = cell_dofs(V0)[vm.cell_tags.indices, 0]
+    f.x.array[dofs] = lookup[vm.cell_tags.values]
+    return f
+
+
+def _cell_average(V0, expr, vm: VoxelMesh, name: str) -> tuple[fem.Function, np.ndarray | None]:
+    """The average of a scalar UFL expression over each cell, as a DG0 function and as a voxel
+    array on rank 0 (assembled against DG0 test functions: exact for the quadrature used)."""
+    w = ufl.TestFunction(V0)
+    vec = dolfinx.fem.petsc.assemble_vector(fem.form(expr * w * ufl.dx))
+    vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    f = fem.Function(V0, name=name)
+    f.x.array[: vec.getLocalSize()] = vec.getArray() / vm.voxel_size_m**3
+    f.x.scatter_forward()
+    vec.destroy()
+    owned = vm.num_owned_cells
+    return f, vm.gather_cell_values(f.x.array[cell_dofs(V0)[:owned, 0]])
+
+
+def _face_mean(u_component, vm: VoxelMesh, axis: int, side: str) -> float | None:
+    """Mean of a displacement component over the solid part of one box face (None if no solid)."""
+    ds = ufl.Measure("ds", domain=vm.mesh, subdomain_data=vm.facet_tags)
+    marker = face_marker(axis, side)
+    comm = vm.comm
+    area = comm.allreduce(fem.assemble_scalar(fem.form(1.0 * ds(marker))), op=MPI.SUM)
+    if area <= 0:
+        return None
+    total = comm.allreduce(fem.assemble_scalar(fem.form(u_component * ds(marker))), op=MPI.SUM)
+    return total / area
+
+
+def solve_axis(
+    vm: VoxelMesh,
+    axis: str | int,
+    elastic_constants: dict[int, tuple[float, float]],
+    E_reference_Pa: float,
+    strain: float = 1e-3,
+    solver_options: dict | None = None,
+) -> tuple[ElasticAxisResult, ElasticFields | None]:
+    """Load the meshed solid along `axis` and return E_eff, nu_eff and the stress fields.
+
+    The face normal to `axis` at its start is held at zero normal displacement, the opposite
+    face is moved by ``strain * L``; tangential displacements there and all other faces are
+    free (traction-free). E_eff is the box-averaged axial stress (pores carry none) divided by
+    the applied strain; nu_eff follows from the mean displacement of the lateral faces.
+    """
+    a = axis_index(axis)
+    mesh, comm = vm.mesh, vm.comm
+    V = function_space(mesh, "Lagrange", 1, (3,))
+    V0 = function_space(mesh, "DG", 0)
+    E = _cell_function(V0, vm, {k: v[0] for k, v in elastic_constants.items()})
+    nu = _cell_function(V0, vm, {k: v[1] for k, v in elastic_constants.items()})
+    mu, lmbda = _lame(E, nu)
+
+    def sigma(w):
+        eps = ufl.sym(ufl.grad(w))
+        return 2 * mu * eps + lmbda * ufl.tr(eps) * ufl.Identity(3)
+
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    length = vm.box_length_m(a)
+    k = SPRING * E_reference_Pa / length
+    ds = ufl.Measure("ds", domain=mesh, subdomain_data=vm.facet_tags)
+    loaded = (face_marker(a, "min"), face_marker(a, "max"))
+    lateral = [b for b in range(3) if b != a]
+    form = ufl.inner(sigma(u), ufl.sym(ufl.grad(v))) * ufl.dx
+    form += sum(k * u[b] * v[b] for b in lateral) * ds(loaded)
+    zero = fem.Constant(mesh, PETSc.ScalarType((0.0, 0.0, 0.0)))
+    rhs = ufl.inner(zero, v) * ufl.dx
+
+    fdim = mesh.topology.dim - 1
+    Va = V.sub(a)
+    bcs = []
+    for side, value in (("min", 0.0), ("max", strain * length)):
+        facets = vm.facet_tags.indices[vm.facet_tags.values == face_marker(a, side)]
+        dofs = fem.locate_dofs_topological(Va, fdim, facets)
+        bcs.append(fem.dirichletbc(PETSc.ScalarType(value), dofs, Va))
+
+    a_form, L_form = fem.form(form), fem.form(rhs)
+    A = dolfinx.fem.petsc.assemble_matrix(a_form, bcs=bcs)
+    A.assemble()
+    A.setNearNullSpace(_rigid_body_modes(V, A))
+    b = dolfinx.fem.petsc.assemble_vector(L_form)
+    dolfinx.fem.petsc.apply_lifting(b, [a_form], bcs=[bcs])
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    dolfinx.fem.petsc.set_bc(b, bcs)
+
+    ksp = PETSc.KSP().create(comm)
+    ksp.setOperators(A)
+    prefix = f"meso_elastic_{id(ksp)}_"
+    ksp.setOptionsPrefix(prefix)
+    opts = PETSc.Options()
+    for key, value in (solver_options or ELASTICITY_SOLVER_OPTIONS).items():
+        opts[prefix + key] = value
+    ksp.setFromOptions()
+    num_dofs = V.dofmap.index_map.size_global * V.dofmap.index_map_bs
+    uh = fem.Function(V, name="displacement")
+    x = b.duplicate()
+    ksp.solve(b, x)
+    reason, iterations = ksp.getConvergedReason(), ksp.getIterationNumber()
+    uh.x.array[: x.getLocalSize()] = x.getArray()
+    uh.x.scatter_forward()
+    for key in list(opts.getAll()):
+        if key.startswith(prefix):
+            opts.delValue(key)
+    ksp.destroy(), A.destroy(), b.destroy(), x.destroy()
+
+    if reason <= 0:
+        result = ElasticAxisResult(
+            M=float("nan"), E_eff_Pa=float("nan"), nu_eff={AXES[c]: None for c in lateral},
+            percolating=True, converged=False, iterations=iterations, converged_reason=reason,
+            dofs=num_dofs,
+        )  # fmt: skip
+        return result, None
+
+    box_volume = float(np.prod(vm.shape)) * vm.voxel_size_m**3
+    s = sigma(uh)
+    axial_integral = comm.allreduce(fem.assemble_scalar(fem.form(s[a, a] * ufl.dx)), op=MPI.SUM)
+    E_eff = axial_integral / box_volume / strain
+    nu_eff: dict[str, float | None] = {}
+    for c in lateral:
+        lo, hi = _face_mean(uh[c], vm, c, "min"), _face_mean(uh[c], vm, c, "max")
+        lateral_strain = None if lo is None or hi is None else (hi - lo) / vm.box_length_m(c)
+        nu_eff[AXES[c]] = None if lateral_strain is None else -lateral_strain / strain
+
+    deviator = s - ufl.tr(s) / 3 * ufl.Identity(3)
+    von_mises = ufl.sqrt(1.5 * ufl.inner(deviator, deviator))
+    von_mises_f, von_mises_voxels = _cell_average(V0, von_mises, vm, "von_mises_Pa")
+    hydro_f, hydro_voxels = _cell_average(V0, ufl.tr(s) / 3, vm, "hydrostatic_Pa")
+    axial_voxels = _cell_average(V0, s[a, a], vm, "axial_stress_Pa")[1]
+    fields = ElasticFields(
+        AXES[a], uh, von_mises_f, hydro_f, von_mises_voxels, hydro_voxels, axial_voxels
+    )
+    result = ElasticAxisResult(
+        M=E_eff / E_reference_Pa, E_eff_Pa=E_eff, nu_eff=nu_eff, percolating=True,
+        converged=True, iterations=iterations, converged_reason=reason, dofs=num_dofs,
+    )  # fmt: skip
+    return result, fields
+
+
+def stress_statistics(
+    fields: ElasticFields, pore_mask: np.ndarray, mean_axial_Pa: float, voxel_size_um: float
+) -> StressStatistics:
+    """Peak and 99th-percentile von Mises stress, and how far the hot spots sit from pores."""
+    import edt
+
+    vm_values = fields.von_mises_Pa
+    solid = np.isfinite(vm_values)
+    vm_solid = vm_values[solid]
+    p99 = float(np.percentile(vm_solid, 99))
+    hydro = fields.hydrostatic_Pa[solid]
+    stats = StressStatistics(
+        mean_axial_stress_Pa=mean_axial_Pa,
+        von_mises_max_Pa=float(vm_solid.max()),
+        von_mises_p99_Pa=p99,
+        max_over_mean_axial=float(vm_solid.max() / mean_axial_Pa),
+        p99_over_mean_axial=p99 / mean_axial_Pa,
+        hydrostatic_min_Pa=float(hydro.min()),
+        hydrostatic_max_Pa=float(hydro.max()),
+    )
+    if pore_mask.any():
+        # distance from every non-pore voxel centre to the nearest pore voxel centre
+        distance_um = edt.edt(~pore_mask, black_border=False) * voxel_size_um
+        d_solid = distance_um[solid]
+        d_hot = distance_um[solid & (vm_values >= p99)]
+        bins = np.linspace(0.0, max(float(d_solid.max()), voxel_size_um), 11)
+        stats.distance_bins_um = bins.tolist()
+        stats.hotspot_counts = np.histogram(d_hot, bins)[0].tolist()
+        stats.solid_counts = np.histogram(d_solid, bins)[0].tolist()
+    return stats
+
+
+def solve_elasticity(
+    m: Microstructure,
+    axes: Sequence[str] = AXES,
+    materials: Materials | None = None,
+    strain: float = 1e-3,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    on_fields: Callable[[ElasticFields, VoxelMesh], None] | None = None,
+    progress: Callable[[str], None] | None = None,  # called with each finished axis
+) -> ElasticityResult:
+    """Effective Young's modulus factor M = E_eff / E_grain and Poisson ratios along each axis.
+
+    Pores (void phases of the materials) are removed; solid clusters that do not connect both
+    loaded faces through shared voxel faces carry no load and are removed too (edge- or
+    corner-only contacts would be hinges). Without a connecting cluster the axis gets M = 0
+    and ``percolating: false`` without a solve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from meso import Microstructure
+    >>> r = solve_elasticity(Microstructure(np.ones((4, 4, 4), np.uint8)), axes=["x"])
+    >>> round(r.axes["x"].M, 6), round(r.axes["x"].nu_eff["y"], 6)
+    (1.0, 0.257)
+    """
+    start = time.perf_counter()
+    if not np.isfinite(strain) or strain == 0 or abs(strain) > 0.1:
+        raise InputError("--strain", f"must be a small non-zero strain (|e| <= 0.1), got {strain}")
+    materials = materials or load_materials()
+    E_ref = materials.grain.E_Pa
+    if E_ref is None:
+        raise InputError(materials.source, "the grain phase has no E_Pa (reference of M)")
+    labels = m.labels
+    present = set(np.unique(labels).tolist())
+    void_labels = {lab for lab in present if materials.by_label(lab).void}
+    constants = materials.elastic_constants(present - void_labels)
+    solid = ~np.isin(labels, list(void_labels))
+    if not solid.any():
+        raise InputError(m.metadata.get("source", "volume"), "the volume is all pore")
+
+    results: dict[str, ElasticAxisResult] = {}
+    dofs = 0
+    mesh_cache: dict[bytes, VoxelMesh] = {}
+    for axis in axes:
+        a = axis_index(axis)
+        keep = spanning_clusters(solid, a, connectivity=1) if comm.rank == 0 else None
+        percolating = comm.bcast(bool(keep.any()) if keep is not None else None, root=0)
+        if not percolating:
+            results[AXES[a]] = ElasticAxisResult(
+                M=0.0, E_eff_Pa=0.0, nu_eff={AXES[c]: None for c in range(3) if c != a},
+                percolating=False, converged=True, iterations=0,
+            )  # fmt: skip
+            if progress:
+                progress(AXES[a])
+            continue
+        key = comm.bcast(np.packbits(keep).tobytes() if comm.rank == 0 else None, root=0)
+        if key not in mesh_cache:  # the same load-bearing set for several axes: mesh once
+            mesh_cache[key] = build_voxel_mesh(labels, m.voxel_size_m, keep=keep, comm=comm)
+        vm = mesh_cache[key]
+        result, fields = solve_axis(vm, a, constants, E_ref, strain)
+        dofs = max(dofs, result.dofs)
+        if fields is not None and comm.rank == 0:
+            result.stress = stress_statistics(
+                fields, ~solid, result.E_eff_Pa * strain, m.voxel_size_um
+            )
+        if fields is not None and on_fields is not None:
+            on_fields(fields, vm)
+        results[AXES[a]] = result
+        if progress:
+            progress(AXES[a])
+    return ElasticityResult(
+        shape=list(m.shape),
+        voxel_size_um=m.voxel_size_um,
+        volume_fractions=m.volume_fractions(),
+        strain=strain,
+        axes=results,
+        dofs=dofs,
+        ranks=comm.size,
+        wall_seconds=time.perf_counter() - start,
+    )
