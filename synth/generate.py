@@ -204,7 +204,7 @@ def generate(
     seeds, scale = _calibrated_seeds(grain_rng, dims, grain_um / h, stretch, seed_process)
     site_width = max(0.5 * thickness, 0.5)
     junction_width = site_width + 0.5
-    voronoi = grains.label_voronoi(dims, seeds, stretch, junction_width, junction_width)
+    voronoi = grains.label_voronoi(dims, seeds, stretch, junction_width, junction_width, progress)
     boundary = voronoi.facet_distance < np.float32(0.5 * thickness)
     labels = np.where(boundary, DEFAULT_PHASES["grain_boundary"], DEFAULT_PHASES["grain"])
     labels = labels.astype(np.uint8)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 from scipy.spatial import cKDTree
+from tqdm import tqdm
 
 # Mean linear intercept L of a Poisson-Voronoi tessellation times lambda^(1/3): L = 2 / S_V with
 # S_V = 2.9105 lambda^(1/3) (Meijering 1953, Philips Res. Rep. 8, 270).
@@ -100,13 +101,14 @@ class VoronoiLabels:
 
 
 @numba.njit(parallel=True, cache=True)
-def _label_blocks(shape, block, seeds, stretch, cand_ptr, cand_idx, junction_width, ids, facet, tj):
+def _label_blocks(
+    first, last, shape, block, seeds, stretch, cand_ptr, cand_idx, junction_width, ids, facet, tj
+):
     # Hand-written (numba) because no library gives per-voxel facet distances of an anisotropic
     # Voronoi diagram; every voxel is independent, so the parallel loop is deterministic.
-    nbx = (shape[0] + block - 1) // block
     nby = (shape[1] + block - 1) // block
     nbz = (shape[2] + block - 1) // block
-    for b in numba.prange(nbx * nby * nbz):
+    for b in numba.prange(first, last):
         bx, by, bz = b // (nby * nbz), (b // nbz) % nby, b % nbz
         cands = cand_idx[cand_ptr[b] : cand_ptr[b + 1]]
         for i in range(bx * block, min((bx + 1) * block, shape[0])):
@@ -151,6 +153,7 @@ def label_voronoi(
     stretch: np.ndarray,
     junction_width_voxels: float,
     reach_voxels: float,
+    progress: bool = False,
 ) -> VoronoiLabels:
     """Label every voxel centre (i, j, k) with its nearest seed (seeds in metric coordinates
     u = x / stretch) and its distance to the nearest grain face.
@@ -179,10 +182,12 @@ def label_voronoi(
     ids = np.empty(shape, dtype=np.int32)
     facet = np.empty(shape, dtype=np.float32)
     junction = np.empty(shape, dtype=bool)
-    _label_blocks(
-        np.asarray(shape, dtype=np.int64), block, seeds, stretch, cand_ptr, cand_idx,
-        float(junction_width_voxels), ids, facet, junction,
-    )  # fmt: skip
+    step = max(len(lists) // 32, 1)
+    for first in tqdm(range(0, len(lists), step), desc="grains", unit="part", disable=not progress):
+        _label_blocks(
+            first, min(first + step, len(lists)), np.asarray(shape, dtype=np.int64), block,
+            seeds, stretch, cand_ptr, cand_idx, float(junction_width_voxels), ids, facet, junction,
+        )  # fmt: skip
     return VoronoiLabels(ids, facet, junction)
 
 
