@@ -32,10 +32,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "reconstruct",
         help="normalise, remove rings, phase-retrieve, find the centre and reconstruct a scan",
-        description="Reconstruct parallel-beam projections slab by slab (memory bounded by the slab, "
-        "not the scan). --out is the volume file (.h5 or .zarr; dataset 'volume', axes x,y,z with z "
-        "the detector row) or a folder (then DIR/volume.h5); reconstruct.json and center.png are "
-        "written beside it.",
+        description="Reconstruct parallel-beam projections slab by slab (memory bounded by the "
+        "slab, not the scan). --out is the volume file (.h5 or .zarr with dataset 'volume', or "
+        ".tif with pages = x; axes x,y,z with z the detector row) or a folder (then "
+        "DIR/volume.h5); reconstruct.json and center.png are written beside it.",
     )
     p.add_argument(
         "input", metavar="IN", help="Data Exchange .h5, or a TIFF stack/folder of projections"
@@ -92,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def _output_path(args: argparse.Namespace) -> Path:
     out = Path(args.out or "reconstruct-out")
-    if out.suffix in (".h5", ".hdf5", ".zarr"):
+    if out.suffix in (".h5", ".hdf5", ".zarr", ".tif", ".tiff"):
         out.parent.mkdir(parents=True, exist_ok=True)
         volume = out
     else:
@@ -126,6 +126,25 @@ def _open_source(args: argparse.Namespace):
     )
 
 
+def _h5_to_tiff(h5_path: Path, tiff_path: Path, record: dict) -> None:
+    """Copy the volume to a BigTIFF stack one x-page at a time (memory: one page), atomically."""
+    import h5py
+    import tifffile
+
+    from meso.atomic import atomic_path
+
+    try:
+        with h5py.File(h5_path) as fh, atomic_path(tiff_path) as tmp:
+            volume = fh["volume"]
+            with tifffile.TiffWriter(tmp, bigtiff=True) as tif:
+                for x in range(volume.shape[0]):
+                    tif.write(volume[x], contiguous=True)
+    finally:
+        h5_path.unlink(missing_ok=True)
+    record["output"] = str(tiff_path)
+    record["dataset"] = None
+
+
 def run(args: argparse.Namespace) -> int:
     from imaging.center import save_center_figure
     from imaging.reconstruct import reconstruct_slice
@@ -146,8 +165,13 @@ def run(args: argparse.Namespace) -> int:
         delta_beta=args.delta_beta,
         pixel_size_um=args.pixel_size,
     )
+    # TIFF pages are x-slices, but slabs arrive along z: reconstruct to HDF5 beside it, then convert.
+    as_tiff = volume_path.suffix in (".tif", ".tiff")
+    slab_path = volume_path.with_name(f".{volume_path.stem}.slabs.h5") if as_tiff else volume_path
     with _open_source(args) as source:
-        record = reconstruct_to_file(source, volume_path, settings, progress=not args.quiet)
+        record = reconstruct_to_file(source, slab_path, settings, progress=not args.quiet)
+        if as_tiff:
+            _h5_to_tiff(slab_path, volume_path, record)
         row = record["center_row"]
         sinogram = attenuation_rows(source, row, row + 1, settings)[:, 0, :]
         slice_at = functools.partial(
