@@ -61,3 +61,9 @@ def cell_dofs(V):
     if hasattr(dofmap, "array"):  # 0.5: an AdjacencyList
         return dofmap.array.reshape(-1, V.dofmap.dof_layout.num_dofs)
     return dofmap
+
+
+def petsc_vector(function):
+    """The PETSc Vec wrapping a Function's values."""
+    x = function.x
+    return x.petsc_vec if hasattr(x, "petsc_vec") else function.vector

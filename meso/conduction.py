@@ -1,0 +1,401 @@
+"""Ionic conductivity microstructure factors M_x, M_y, M_z of a voxel volume, solved in DOLFINx.
+
+Steady conduction div(sigma grad phi) = 0 on the conducting voxels; a potential difference
+between the two faces normal to an axis, the other faces insulated. M = sigma_eff /
+sigma_grain from the total current, and the tortuosity factor tau = eps / M (TauFactor's
+convention, eps = conducting volume fraction). Two discretisations on the same voxel mesh:
+
+- ``fv``: cell-centred finite volumes (DG0 unknowns, two-point fluxes on interior facets with
+  the harmonic mean of the two conductivities over the centre distance h, and the electrode
+  potential imposed weakly at distance h/2): TauFactor's and PoreSpy's scheme family.
+- ``fe``: Q1 Lagrange elements on the voxel hexahedra with a DG0 conductivity.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dolfinx.fem
+import dolfinx.fem.petsc
+import dolfinx.mesh
+import numpy as np
+import ufl
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from meso.dolfinx_compat import cell_dofs, function_space, petsc_vector
+from meso.errors import InputError
+from meso.materials import Materials, load_materials
+from meso.microstructure import AXES, Microstructure, axis_index
+from meso.solver_options import CG_BOOMERAMG, converged_reason_name, create_ksp
+from meso.voxel_mesh import VoxelMesh, build_voxel_mesh, face_marker, spanning_clusters
+
+METHODS = ("fv", "fe")
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class AxisConduction:
+    """The result of one solve along one axis with one method.
+
+    ``M`` is None when the solver did not converge (never a number from a failed solve).
+    """
+
+    axis: str
+    method: str
+    M: float | None
+    sigma_eff_S_per_m: float | None
+    tortuosity_factor: float | None
+    percolating: bool
+    iterations: int
+    converged: bool
+    dofs: int
+    current_A: float | None = None
+    solver_reason: str = "not solved"
+    solve_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ConductionResult:
+    """Microstructure factors of a volume; ``axes[axis][method]`` holds each solve."""
+
+    method: str
+    shape: tuple[int, int, int]
+    voxel_size_um: float
+    volume_fractions: dict[str, float]
+    conducting_fraction: float
+    axes: dict[str, dict[str, AxisConduction]] = field(default_factory=dict)
+    ranks: int = 1
+    wall_seconds: float = 0.0
+
+    def factor(self, axis: str, method: str | None = None) -> float | None:
+        """M along `axis` (by `method`, default the primary one: fv when both were run)."""
+        entries = self.axes[AXES[axis_index(axis)]]
+        return entries[method or next(iter(entries))].M
+
+    def to_json(self) -> dict[str, Any]:
+        """The conduction.json document (DESIGN.md section 4). With method "both" each axis
+        entry holds the fv numbers, the fe ones under "fe" and their relative difference."""
+        axes = {}
+        for axis, entries in self.axes.items():
+            primary = next(iter(entries.values()))
+            entry = {k: v for k, v in primary.to_json().items() if k not in ("axis", "method")}
+            if "fe" in entries and "fv" in entries:
+                fe = entries["fe"].to_json()
+                entry["fe"] = {k: v for k, v in fe.items() if k not in ("axis", "method")}
+                fv_m, fe_m = entries["fv"].M, entries["fe"].M
+                entry["fe_minus_fv_relative"] = (
+                    (fe_m - fv_m) / fv_m if fv_m and fe_m is not None else None
+                )
+            axes[axis] = entry
+        dofs = max((r.dofs for e in self.axes.values() for r in e.values()), default=0)
+        return {
+            "quantity": "conductivity",
+            "method": self.method,
+            "shape": list(self.shape),
+            "voxel_size_um": self.voxel_size_um,
+            "volume_fractions": self.volume_fractions,
+            "conducting_fraction": self.conducting_fraction,
+            "axes": axes,
+            "dofs": dofs,
+            "ranks": self.ranks,
+            "wall_seconds": self.wall_seconds,
+        }
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One flat row per axis and method (for conduction.csv)."""
+        return [r.to_json() for entries in self.axes.values() for r in entries.values()]
+
+
+def conductivity_volume(m: Microstructure, materials: Materials) -> np.ndarray:
+    """Conductivity of every voxel in S/m (0 for void phases); InputError for a label that has
+    no material or a non-void phase without an ionic conductivity."""
+    present = set(np.unique(m.labels).tolist())
+    sigma_of = materials.conductivities(present, m.voxel_size_m)
+    lookup = np.zeros(256)
+    for label, sigma in sigma_of.items():
+        lookup[label] = sigma
+    return lookup[m.labels]
+
+
+def _sigma_function(vm: VoxelMesh, sigma_by_label: np.ndarray) -> dolfinx.fem.Function:
+    """DG0 conductivity from the cell tags (set on owned and ghost cells alike)."""
+    Q = function_space(vm.mesh, "DG", 0)
+    sigma = dolfinx.fem.Function(Q)
+    local_cells = vm.cell_tags.indices
+    sigma.x.array[cell_dofs(Q)[local_cells, 0]] = sigma_by_label[vm.cell_tags.values]
+    return sigma
+
+
+def _electrode_tags(vm: VoxelMesh, axis: int) -> dolfinx.mesh.MeshTagsMetaClass:
+    """Facets of the min face of `axis` tagged 1 (inlet), of the max face 2 (outlet): the
+    forms then read the same for every axis and are compiled once."""
+    tags = vm.facet_tags
+    on_inlet = tags.values == face_marker(axis, "min")
+    on_outlet = tags.values == face_marker(axis, "max")
+    chosen = on_inlet | on_outlet
+    values = np.where(on_inlet, 1, 2)[chosen].astype(np.int32)
+    return dolfinx.mesh.meshtags(vm.mesh, 2, tags.indices[chosen], values)
+
+
+class VoxelConduction:
+    """The conduction problem on one voxel mesh, reused for every axis.
+
+    ``fv``: the interior-facet (two-point flux) matrix is assembled once; each axis adds the
+    diagonal electrode terms. ``fe``: the Q1 stiffness matrix is assembled per axis with its
+    Dirichlet rows. The potential is 1 V on the min face of the axis and 0 V on the max face.
+    """
+
+    def __init__(self, vm: VoxelMesh, sigma: dolfinx.fem.Function, method: str = "fv"):
+        if method not in METHODS:
+            raise InputError("method", f"unknown method {method!r}; expected one of {METHODS}")
+        self.vm, self.sigma, self.method = vm, sigma, method
+        family = ("DG", 0) if method == "fv" else ("Lagrange", 1)
+        self.V = function_space(vm.mesh, *family)
+        self._interior = None
+        if method == "fv":
+            u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+            h = vm.voxel_size_m
+            sigma_face = 2 * sigma("+") * sigma("-") / (sigma("+") + sigma("-"))
+            zero = dolfinx.fem.Constant(vm.mesh, PETSc.ScalarType(0))
+            # the zero cell term keeps every diagonal entry in the sparsity pattern
+            a = sigma_face / h * ufl.jump(u) * ufl.jump(v) * ufl.dS + zero * u * v * ufl.dx
+            self._interior = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(a))
+            self._interior.assemble()
+
+    def _system(self, axis: int, ds) -> tuple[PETSc.Mat, PETSc.Vec]:
+        """Matrix and right-hand side for 1 V across `axis`."""
+        v = ufl.TestFunction(self.V)
+        if self.method == "fv":
+            electrode = 2 * self.sigma / self.vm.voxel_size_m  # the face is h/2 from the centre
+            diagonal = dolfinx.fem.petsc.assemble_vector(
+                dolfinx.fem.form(electrode * v * (ds(1) + ds(2)))
+            )
+            diagonal.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            A = self._interior.copy()
+            A.setDiagonal(diagonal, addv=PETSc.InsertMode.ADD_VALUES)
+            diagonal.destroy()
+            b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(electrode * v * ds(1)))
+            b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            return A, b
+        u = ufl.TrialFunction(self.V)
+        a = dolfinx.fem.form(self.sigma * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
+        zero = dolfinx.fem.Constant(self.vm.mesh, PETSc.ScalarType(0))
+        L = dolfinx.fem.form(zero * v * ufl.dx)
+        bcs = [
+            dolfinx.fem.dirichletbc(
+                PETSc.ScalarType(value),
+                dolfinx.fem.locate_dofs_topological(self.V, 2, ds.subdomain_data().find(tag)),
+                self.V,
+            )
+            for value, tag in ((1.0, 1), (0.0, 2))
+        ]
+        A = dolfinx.fem.petsc.assemble_matrix(a, bcs=bcs)
+        A.assemble()
+        b = dolfinx.fem.petsc.assemble_vector(L)
+        dolfinx.fem.petsc.apply_lifting(b, [a], bcs=[bcs])
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        dolfinx.fem.petsc.set_bc(b, bcs)
+        return A, b
+
+    def solve(
+        self, axis: str | int, solver_options: dict[str, Any] | None = None
+    ) -> tuple[dolfinx.fem.Function, float, int, int]:
+        """Solve along `axis`: (potential in V, current in A at 1 V, iterations, PETSc reason).
+
+        The current is the electrode flux for fv (inlet and outlet agree to the solver
+        tolerance) and the dissipated power at 1 V for fe (exact for the discrete solution).
+        """
+        a_idx = axis_index(axis)
+        mesh, sigma = self.vm.mesh, self.sigma
+        ds = ufl.Measure("ds", domain=mesh, subdomain_data=_electrode_tags(self.vm, a_idx))
+        A, b = self._system(a_idx, ds)
+        uh = dolfinx.fem.Function(self.V)
+        length = self.vm.box_length_m(a_idx)
+        uh.interpolate(lambda x: 1.0 - x[a_idx] / length)  # the homogeneous solution
+        ksp = create_ksp(A, f"meso_{self.method}_{AXES[a_idx]}_", solver_options)
+        ksp.setInitialGuessNonzero(True)
+        ksp.solve(b, petsc_vector(uh))
+        uh.x.scatter_forward()
+        iterations, reason = ksp.getIterationNumber(), ksp.getConvergedReason()
+        for obj in (ksp, A, b):
+            obj.destroy()
+        comm = mesh.comm
+        if self.method == "fv":
+            electrode = 2 * sigma / self.vm.voxel_size_m
+            flux_in = dolfinx.fem.form(electrode * (1.0 - uh) * ds(1))
+            flux_out = dolfinx.fem.form(electrode * uh * ds(2))
+            current_in, current_out = comm.allreduce(
+                np.array([dolfinx.fem.assemble_scalar(flux_in),
+                          dolfinx.fem.assemble_scalar(flux_out)]), op=MPI.SUM
+            )  # fmt: skip
+            current = 0.5 * (current_in + current_out)
+            if reason > 0 and abs(current_in - current_out) > 1e-6 * abs(current):
+                LOG.warning("fv %s: inlet and outlet currents differ by %.2e (relative)",
+                            AXES[a_idx], abs(current_in - current_out) / abs(current))  # fmt: skip
+        else:
+            power = dolfinx.fem.form(sigma * ufl.inner(ufl.grad(uh), ufl.grad(uh)) * ufl.dx)
+            current = comm.allreduce(dolfinx.fem.assemble_scalar(power), op=MPI.SUM)
+        return uh, float(current), int(iterations), int(reason)
+
+
+def _spanning_masks(conducting: np.ndarray | None, axes: list[str], comm) -> dict[str, int]:
+    """On rank 0, the voxels to mesh for each axis; axes with identical masks share one mesh.
+
+    Returns ``{axis: mesh group}`` (group -1: nothing spans the axis) on every rank, and
+    keeps the masks of each group in ``_spanning_masks.masks`` on rank 0.
+    """
+    groups, masks = {}, []
+    if comm.rank == 0:
+        for axis in axes:
+            mask = spanning_clusters(conducting, axis)
+            if not mask.any():
+                groups[axis] = -1
+                continue
+            for g, other in enumerate(masks):
+                if np.array_equal(mask, other):
+                    groups[axis] = g
+                    break
+            else:
+                groups[axis] = len(masks)
+                masks.append(mask)
+    return comm.bcast(groups, root=0), masks
+
+
+def conduct(
+    m: Microstructure,
+    axes: tuple[str, ...] | list[str] = AXES,
+    method: str = "fv",
+    materials: Materials | None = None,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    fields_dir: str | Path | None = None,
+    solver_options: dict[str, Any] | None = None,
+    progress: Any = None,
+) -> ConductionResult:
+    """Microstructure factors M = sigma_eff / sigma_grain of `m` along `axes`.
+
+    Parameters
+    ----------
+    m : Microstructure
+        Labels and voxel size (needed on rank 0; other ranks may hold the same volume).
+    axes : sequence of "x", "y", "z"
+    method : "fv", "fe" or "both"
+    materials : Materials, optional
+        Phase conductivities (default: the packaged LLZO table).
+    comm : MPI communicator; the mesh is built on rank 0 and distributed over it.
+    fields_dir : folder, optional
+        Write potential and current density (XDMF) and a mid-plane PNG per solve there.
+    solver_options : PETSc options replacing ``meso.solver_options.CG_BOOMERAMG``.
+    progress : tqdm-like object with ``update()``, optional (one step per solve).
+
+    Returns
+    -------
+    ConductionResult
+
+    Examples
+    --------
+    >>> from meso import Microstructure
+    >>> r = conduct(Microstructure(np.ones((8, 8, 8), np.uint8)), axes=["x"], comm=MPI.COMM_SELF)
+    >>> round(r.factor("x"), 9)
+    1.0
+    """
+    start = time.perf_counter()
+    axes = [AXES[axis_index(a)] for a in axes]
+    methods = list(METHODS) if method == "both" else [method]
+    if any(mt not in METHODS for mt in methods):
+        raise InputError("method", f"unknown method {method!r}; expected fv, fe or both")
+    materials = load_materials() if materials is None else materials
+    sigma_grain = materials.grain.conductivity(m.voxel_size_m)
+    if not sigma_grain:
+        raise InputError(materials.source, "the grain phase needs a positive conductivity")
+    sigma_volume = conductivity_volume(m, materials)
+    conducting = sigma_volume > 0
+    eps = float(conducting.mean())
+    sigma_by_label = np.zeros(256)
+    for label, sigma in materials.conductivities(
+        set(np.unique(m.labels).tolist()), m.voxel_size_m
+    ).items():
+        sigma_by_label[label] = sigma
+    groups, masks = _spanning_masks(conducting, axes, comm)
+    result = ConductionResult(
+        method=method,
+        shape=m.shape,
+        voxel_size_um=m.voxel_size_um,
+        volume_fractions=m.volume_fractions(),
+        conducting_fraction=eps,
+        ranks=comm.size,
+    )
+    problems: dict[tuple[int, str], VoxelConduction] = {}
+    for axis in axes:
+        a = axis_index(axis)
+        other = [n for i, n in enumerate(m.shape) if i != a]
+        area = other[0] * other[1] * m.voxel_size_m**2
+        length = m.shape[a] * m.voxel_size_m
+        result.axes[axis] = {}
+        for mt in methods:
+            if groups[axis] < 0:
+                result.axes[axis][mt] = AxisConduction(
+                    axis, mt, 0.0, 0.0, None, False, 0, True, 0, 0.0, "no spanning path"
+                )
+                if progress is not None:
+                    progress.update()
+                continue
+            if (groups[axis], mt) not in problems:
+                same_mesh = [p for (g, _), p in problems.items() if g == groups[axis]]
+                if same_mesh:
+                    vm, sigma = same_mesh[0].vm, same_mesh[0].sigma
+                else:
+                    problems.clear()  # one mesh alive at a time keeps the peak memory down
+                    keep = masks[groups[axis]] if comm.rank == 0 else None
+                    vm = build_voxel_mesh(m.labels, m.voxel_size_m, keep, comm)
+                    sigma = _sigma_function(vm, sigma_by_label)
+                problems[(groups[axis], mt)] = VoxelConduction(vm, sigma, mt)
+            problem = problems[(groups[axis], mt)]
+            vm, sigma = problem.vm, problem.sigma
+            t0 = time.perf_counter()
+            uh, current, iterations, reason = problem.solve(axis, solver_options)
+            converged = reason > 0
+            sigma_eff = current * length / area if converged else None
+            factor = sigma_eff / sigma_grain if converged else None
+            if not converged:
+                LOG.warning("%s %s: the solver did not converge (%s)", mt, axis,
+                            converged_reason_name(reason))  # fmt: skip
+            result.axes[axis][mt] = AxisConduction(
+                axis=axis,
+                method=mt,
+                M=factor,
+                sigma_eff_S_per_m=sigma_eff,
+                tortuosity_factor=eps / factor if factor else None,
+                percolating=True,
+                iterations=iterations,
+                converged=converged,
+                dofs=uh.function_space.dofmap.index_map.size_global,
+                current_A=current if converged else None,
+                solver_reason=converged_reason_name(reason),
+                solve_seconds=time.perf_counter() - t0,
+            )
+            if fields_dir is not None and converged:
+                from meso.fields import write_conduction_fields
+
+                write_conduction_fields(vm, sigma, uh, axis, mt, Path(fields_dir))
+            if progress is not None:
+                progress.update()
+    result.wall_seconds = time.perf_counter() - start
+    return result
+
+
+__all__ = [
+    "CG_BOOMERAMG",
+    "METHODS",
+    "AxisConduction",
+    "ConductionResult",
+    "VoxelConduction",
+    "conduct",
+]
