@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from mpi4py import MPI
-
 from meso.atomic import write_csv, write_json
 from meso.cli.common import (
     add_solver_arguments,
@@ -15,9 +13,7 @@ from meso.cli.common import (
     parse_axes,
     progress_bar,
 )
-from meso.elasticity import ElasticFields, solve_elasticity
 from meso.materials import load_materials
-from meso.voxel_mesh import VoxelMesh
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -43,6 +39,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    # DOLFINx and MPI are imported here, not at module level, to keep `meso --help` fast
+    from mpi4py import MPI
+
+    from meso.elasticity import solve_elasticity
+
     comm = MPI.COMM_WORLD
     axes = parse_axes(args.axes)
     m = load_volume(args)
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     out = output_dir(args, "elastic-out", inputs=(args.volume,)) if comm.rank == 0 else None
     out = comm.bcast(out, root=0)
 
-    def write_fields(fields: ElasticFields, vm: VoxelMesh) -> None:
+    def write_fields(fields, vm) -> None:
         from meso.fields_output import plot_midplane, write_xdmf
 
         functions = [fields.displacement, fields.von_mises, fields.hydrostatic]
