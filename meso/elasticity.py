@@ -61,8 +61,8 @@ class StressStatistics:
 class ElasticAxisResult:
     """Uniaxial loading along one axis (prescribed normal displacement, free lateral faces)."""
 
-    M: float
-    E_eff_Pa: float
+    M: float | None  # None when the solve did not converge: never a number from a failed solve
+    E_eff_Pa: float | None
     nu_eff: dict[str, float | None]
     percolating: bool
     converged: bool
@@ -241,7 +241,7 @@ def solve_axis(
 
     if reason <= 0:
         result = ElasticAxisResult(
-            M=float("nan"), E_eff_Pa=float("nan"), nu_eff={AXES[c]: None for c in lateral},
+            M=None, E_eff_Pa=None, nu_eff={AXES[c]: None for c in lateral},
             percolating=True, converged=False, iterations=iterations, converged_reason=reason,
             dofs=num_dofs,
         )  # fmt: skip
