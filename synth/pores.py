@@ -131,8 +131,8 @@ def fill_to_porosity(
     if cumulative[-1] < target:
         raise InputError(
             "porosity",
-            f"cannot reach porosity {porosity:.4f} with these pore sites; "
-            f"stopped at {cumulative[-1] / total:.4f}",
+            f"cannot reach porosity {porosity:.4f}: pores of this size centred on the allowed "
+            f"sites cover at most {cumulative[-1] / total:.4f} (try random placement or larger pores)",
         )
     centres = np.concatenate([d.centres for d in drawn])
     semi_axes = np.concatenate([d.semi_axes for d in drawn])

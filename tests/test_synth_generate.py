@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -221,3 +225,32 @@ def test_bad_parameters_raise_input_error(change, name):
         generate(**kwargs)
     assert info.value.source == name
     assert "\n" not in str(info.value)
+
+
+HASH_SCRIPT = """
+import hashlib
+from synth import generate
+m, g = generate((14, 12, 10), 0.5, 0.1, 1.0, 2.5, anisotropy=(1.3, 1.0, 0.8),
+                gb_thickness_voxels=1.5, pore_placement="triple_junctions", seed=5,
+                return_geometry=True)
+print(hashlib.sha256(m.labels.tobytes() + g.grain_ids.tobytes()
+                     + g.pore_semi_axes_um.tobytes()).hexdigest())
+"""
+# sha256 of the volume above on the development machine (x86-64, numpy 1.24.2, numba 0.68.1).
+# A different value on another machine means the generator is not reproducible there.
+GOLDEN_SHA256 = "78f7fdf684501148b3c1aa74a183f6a845d8b37db4c9cc136dc68b86f8023fbe"
+
+
+def test_volume_is_identical_with_one_thread_without_jit_and_on_the_reference_machine():
+    digests = {}
+    for name, env in [
+        ("default", {}),
+        ("one thread", {"NUMBA_NUM_THREADS": "1"}),
+        ("pure python", {"NUMBA_DISABLE_JIT": "1"}),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-c", HASH_SCRIPT],
+            capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=True,
+        )  # fmt: skip
+        digests[name] = done.stdout.strip()
+    assert set(digests.values()) == {GOLDEN_SHA256}, digests
