@@ -17,22 +17,8 @@ from meso.dolfinx_compat import cell_dofs, function_space
 from meso.errors import InputError
 from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, Microstructure, axis_index
+from meso.solver_options import CG_GAMG_ELASTICITY, converged_reason_name, create_ksp
 from meso.voxel_mesh import VoxelMesh, build_voxel_mesh, face_marker, spanning_clusters
-
-# CG + smoothed-aggregation AMG with the rigid-body near-nullspace: the standard choice for
-# compressible elasticity (the DOLFINx elasticity demo uses the same smoother settings).
-ELASTICITY_SOLVER_OPTIONS = {
-    "ksp_type": "cg",
-    "ksp_rtol": 1e-9,
-    "ksp_max_it": 2000,
-    "pc_type": "gamg",
-    "pc_gamg_type": "agg",
-    "pc_gamg_threshold": 0.02,
-    "pc_gamg_square_graph": 1,
-    "mg_levels_ksp_type": "chebyshev",
-    "mg_levels_pc_type": "jacobi",
-    "mg_levels_esteig_ksp_type": "cg",
-}
 
 # Tangential springs on the two loaded faces remove the rigid-body motions of every load-bearing
 # cluster (two lateral translations and the rotation about the load axis) without pinning
@@ -67,7 +53,7 @@ class ElasticAxisResult:
     percolating: bool
     converged: bool
     iterations: int
-    converged_reason: int = 0
+    solver_reason: str = "not solved"  # PETSc's converged/diverged reason
     dofs: int = 0
     stress: StressStatistics | None = None
 
@@ -219,30 +205,21 @@ def solve_axis(
     b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
     dolfinx.fem.petsc.set_bc(b, bcs)
 
-    ksp = PETSc.KSP().create(comm)
-    ksp.setOperators(A)
-    prefix = f"meso_elastic_{id(ksp)}_"
-    ksp.setOptionsPrefix(prefix)
-    opts = PETSc.Options()
-    for key, value in (solver_options or ELASTICITY_SOLVER_OPTIONS).items():
-        opts[prefix + key] = value
-    ksp.setFromOptions()
-    num_dofs = V.dofmap.index_map.size_global * V.dofmap.index_map_bs
+    ksp = create_ksp(A, f"meso_elastic_{AXES[a]}_", solver_options or CG_GAMG_ELASTICITY)
     uh = fem.Function(V, name="displacement")
     x = b.duplicate()
     ksp.solve(b, x)
     reason, iterations = ksp.getConvergedReason(), ksp.getIterationNumber()
+    num_dofs = V.dofmap.index_map.size_global * V.dofmap.index_map_bs
     uh.x.array[: x.getLocalSize()] = x.getArray()
     uh.x.scatter_forward()
-    for key in list(opts.getAll()):
-        if key.startswith(prefix):
-            opts.delValue(key)
     ksp.destroy(), A.destroy(), b.destroy(), x.destroy()
+    reason_name = converged_reason_name(reason)
 
     if reason <= 0:
         result = ElasticAxisResult(
             M=None, E_eff_Pa=None, nu_eff={AXES[c]: None for c in lateral},
-            percolating=True, converged=False, iterations=iterations, converged_reason=reason,
+            percolating=True, converged=False, iterations=iterations, solver_reason=reason_name,
             dofs=num_dofs,
         )  # fmt: skip
         return result, None
@@ -267,7 +244,7 @@ def solve_axis(
     )
     result = ElasticAxisResult(
         M=E_eff / E_reference_Pa, E_eff_Pa=E_eff, nu_eff=nu_eff, percolating=True,
-        converged=True, iterations=iterations, converged_reason=reason, dofs=num_dofs,
+        converged=True, iterations=iterations, solver_reason=reason_name, dofs=num_dofs,
     )  # fmt: skip
     return result, fields
 

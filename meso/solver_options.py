@@ -24,6 +24,22 @@ CG_BOOMERAMG: dict[str, Any] = {
     "pc_hypre_boomeramg_P_max": 4,
 }
 
+# Elasticity: CG + smoothed-aggregation AMG given the rigid-body near-nullspace, the standard
+# choice for compressible elasticity (Chebyshev/Jacobi smoothing as in the DOLFINx demos).
+CG_GAMG_ELASTICITY: dict[str, Any] = {
+    "ksp_type": "cg",
+    "ksp_rtol": 1e-9,
+    "ksp_atol": 0.0,
+    "ksp_max_it": 2000,
+    "pc_type": "gamg",
+    "pc_gamg_type": "agg",
+    "pc_gamg_threshold": 0.02,
+    "pc_gamg_square_graph": 1,
+    "mg_levels_ksp_type": "chebyshev",
+    "mg_levels_pc_type": "jacobi",
+    "mg_levels_esteig_ksp_type": "cg",
+}
+
 
 def create_ksp(matrix: PETSc.Mat, prefix: str, options: dict[str, Any] | None = None) -> PETSc.KSP:
     """A KSP on `matrix` configured from `options` (default CG_BOOMERAMG) under `prefix`.
