@@ -54,6 +54,9 @@ def test_synth_twin_of_a_volume(meso_exe, tmp_path):
     assert report["mode"] == "twin" and report["twin_of"] == str(source)
     assert abs(report["measured"]["porosity"] - report["requested"]["porosity"]) <= 0.005
     assert load(out / "synth.npz").shape == (32, 32, 32)
+    clash = run(meso_exe, "--twin", str(source), "--out", str(source), "--quiet")
+    assert clash.returncode == 2 and "overwrite" in clash.stderr
+    assert load(source).shape == (32, 32, 32)
 
 
 def test_synth_bad_input_exits_2_with_one_line(meso_exe, tmp_path):

@@ -68,6 +68,8 @@ def _destination(args: argparse.Namespace) -> tuple[Path, Path]:
     """(folder, volume path): --out may name the volume file itself or a folder."""
     if args.out and Path(args.out).suffix.lower() in FORMATS:
         volume = Path(args.out)
+        if args.twin and volume.resolve() == Path(args.twin).resolve():
+            raise InputError(volume, "--out would overwrite the --twin input volume")
         volume.parent.mkdir(parents=True, exist_ok=True)
         return volume.parent, volume
     folder = output_dir(args, "synth-out", (args.twin,) if args.twin else ())
