@@ -49,7 +49,8 @@ def thickness_change_m(j_uA_per_cm2: np.ndarray, hours: float) -> np.ndarray:
 
 @dataclass
 class StepChange:
-    """Integer Li voxels removed (stripping electrode) and added (plating electrode) per column."""
+    """Integer Li voxels removed (stripping electrode) and added (plating electrode) per column;
+    below Faraday's amount only where the stripping electrode ran out of Li."""
 
     stripped_vox: np.ndarray
     plated_vox: np.ndarray
@@ -86,17 +87,19 @@ def apply_step(
     strip_side, plate_side = (bottom, top) if strip_bottom else (top, bottom)
     inside = np.argwhere(geometry.inside)
     shared_strip = int(n_vox[geometry.inside].min())
+    moved = np.zeros_like(n_vox)
     for ix, iy in inside:
-        _strip_column(strip_side[ix, iy], int(n_vox[ix, iy]), shared_strip)
-        _plate_column(plate_side[ix, iy], int(n_vox[ix, iy]), shared_strip)
-    return out, StepChange(stripped_vox=n_vox, plated_vox=n_vox.copy())
+        moved[ix, iy] = _strip_column(strip_side[ix, iy], int(n_vox[ix, iy]), shared_strip)
+        _plate_column(plate_side[ix, iy], int(moved[ix, iy]), shared_strip)
+    return out, StepChange(stripped_vox=moved, plated_vox=moved.copy())
 
 
-def _strip_column(column: np.ndarray, n: int, shared: int) -> None:
+def _strip_column(column: np.ndarray, n: int, shared: int) -> int:
     """Remove n Li voxels from a column (index 0 at the pellet): `shared` by closing up the stack
-    (collector moves in, gap opens at the far end), the rest as voids at the interface."""
+    (collector moves in, gap opens at the far end), the rest as voids at the interface.
+    Returns the voxels removed (fewer than n where the electrode is used up)."""
     if n <= 0:
-        return
+        return 0
     li = np.flatnonzero(column == LITHIUM)
     if len(li) < n:  # the electrode is used up here: strip what there is
         n, shared = len(li), min(shared, len(li))
@@ -106,6 +109,7 @@ def _strip_column(column: np.ndarray, n: int, shared: int) -> None:
         column[:] = np.concatenate([kept, np.full(shared, PORE, column.dtype)])
         li = np.flatnonzero(column == LITHIUM)
     column[li[: n - shared]] = PORE
+    return n
 
 
 def _plate_column(column: np.ndarray, n: int, shared: int) -> None:

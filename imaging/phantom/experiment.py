@@ -45,7 +45,7 @@ class PhantomConfig:
     """Everything that defines the virtual experiment (recorded in phantom.json).
 
     The defaults are the study's cell scaled down: 0.65 um voxels, 76.2 keV, phase contrast from a
-    0.1 m sample-detector distance, and a dose at which Li and pores are hard to tell apart.
+    0.02 m sample-detector distance, and a dose at which Li and pores are hard to tell apart.
     """
 
     shape: tuple[int, int, int] = (128, 128, 128)
@@ -58,7 +58,7 @@ class PhantomConfig:
     hot_spot_gain: float = 4.0
     hot_spot_radius_um: float = 6.0
     steps: tuple[CyclingStep, ...] = DEFAULT_STEPS
-    beamline: BeamlineSettings = field(default_factory=lambda: BeamlineSettings(distance_m=0.1))
+    beamline: BeamlineSettings = field(default_factory=lambda: BeamlineSettings(distance_m=0.02))
     seed: int = 0
 
 

@@ -52,7 +52,7 @@ class BeamlineSettings:
     dark_counts: float = 100.0
     read_noise_counts: float = 3.0
     stripe_fraction: float = 0.02
-    stripe_strength: float = 0.02
+    stripe_strength: float = 0.005
     seed: int = 0
 
 
