@@ -75,6 +75,7 @@ def test_synth_bad_input_exits_2_with_one_line(meso_exe, tmp_path):
         assert done.returncode == 2, (change, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and name in lines[0], done.stderr
+        assert not (tmp_path / "bad").exists()  # nothing written for bad input
     missing = run(meso_exe, "--shape", "32", "--porosity", "0.1", "--pore-size", "2")
     assert missing.returncode == 2 and "--grain-size" in missing.stderr
     absent = run(meso_exe, "--twin", str(tmp_path / "nope.npz"))

@@ -103,6 +103,7 @@ def _slices_png(m: Microstructure, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from synth import generate, measure, twin
+    from synth.generate import check_parameters
     from synth.grains import voronoi_intercepts
     from synth.measure import compare, expected_statistics
 
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         if given:
             raise InputError(given[0], "is measured from VOL with --twin; leave it out")
         source = load(args.twin, dataset=args.dataset, voxel_size_um=args.voxel_size)
+        folder, volume_path = _destination(args)
         m, geometry = twin(
             source,
             grain_size_um=args.grain_size,
@@ -129,23 +131,23 @@ def run(args: argparse.Namespace) -> int:
         for name in ("shape", "porosity", "pore_size", "grain_size"):
             if getattr(args, name) is None:
                 raise InputError(f"--{name.replace('_', '-')}", "is required (or use --twin VOL)")
-        m, geometry = generate(
-            shape,
-            1.0 if args.voxel_size is None else args.voxel_size,
-            args.porosity,
-            args.pore_size,
-            args.grain_size,
+        parameters = dict(
+            shape=shape,
+            voxel_size_um=1.0 if args.voxel_size is None else args.voxel_size,
+            porosity=args.porosity,
+            pore_size_um=args.pore_size,
+            grain_size_um=args.grain_size,
             pore_size_std_um=args.pore_size_std,
             gb_thickness_voxels=1.0 if args.gb_thickness is None else args.gb_thickness,
             pore_placement=args.pore_placement,
             anisotropy=tuple(args.anisotropy or (1.0, 1.0, 1.0)),
             seed_process=args.seed_process or "hardcore",
             seed=args.seed,
-            return_geometry=True,
-            progress=progress,
         )
+        check_parameters(**parameters)  # bad input stops before any folder is made
+        folder, volume_path = _destination(args)
+        m, geometry = generate(**parameters, return_geometry=True, progress=progress)
         requested = expected_statistics(m.metadata["parameters"])
-    folder, volume_path = _destination(args)
     stats = measure(m)
     rows = compare(requested, stats)
     save(m, volume_path)
