@@ -14,6 +14,10 @@ from meso.errors import InputError
 from meso.microstructure import DEFAULT_PHASES, Microstructure
 from synth import grains, pores
 
+# PoreSpy's generators are not used for the volume itself: voronoi_edges draws boundaries only
+# (about 45 s at 128^3 here), and overlapping/polydisperse_spheres are binary, random-placement
+# only and meet the porosity to about 0.01 (0.0565 for 0.05 at 128^3); see
+# benchmarks/synth_speed.py. The grain and pore builders are in synth.grains and synth.pores.
 CALIBRATION_ROUNDS = 3
 CALIBRATION_TOLERANCE = 0.01
 SCALE_LIMITS = (0.9, 1.12)
