@@ -65,10 +65,20 @@ def resolve_rows(settings: ReconstructionSettings, n_rows: int) -> tuple[int, in
     return start, stop
 
 
-def slab_memory_bytes(n_angles: int, n_columns: int, slab_rows: int, margin_rows: int = 0) -> int:
-    """Working memory of one slab: raw + transmission + attenuation copies, and the output slab."""
+# Peak numpy memory of one slice's reconstruction per detector column squared, measured with
+# tracemalloc by benchmarks/reconstruct_timing.py (algotom 1.7; DFI grids a padded 2-D spectrum).
+SLICE_WORKSPACE_BYTES_PER_COLUMN2 = {"dfi": 200, "fbp": 60, "gridrec": 200}
+
+
+def slab_memory_bytes(
+    n_angles: int, n_columns: int, slab_rows: int, margin_rows: int = 0, algorithm: str = "dfi"
+) -> int:
+    """Working memory of one slab: raw + transmission + attenuation copies of the projections,
+    the output slab and its scaled copy, and one slice's reconstruction workspace."""
     projection_slab = 4 * n_angles * (slab_rows + 2 * margin_rows) * n_columns
-    return 3 * projection_slab + 2 * 4 * n_columns * n_columns * slab_rows
+    output_slab = 4 * n_columns * n_columns * slab_rows
+    workspace = SLICE_WORKSPACE_BYTES_PER_COLUMN2[algorithm] * n_columns * n_columns
+    return 3 * projection_slab + 2 * output_slab + workspace
 
 
 def attenuation_rows(
@@ -215,7 +225,9 @@ def reconstruct_to_file(
         "center_row": center_row,
         "n_angles": source.n_angles,
         "theta_range_deg": [float(source.theta_deg.min()), float(source.theta_deg.max())],
-        "slab_memory_bytes": slab_memory_bytes(source.n_angles, n_cols, slab),
+        "slab_memory_bytes": slab_memory_bytes(
+            source.n_angles, n_cols, slab, algorithm=settings.algorithm
+        ),
         "seconds_per_slice": float(np.mean(slice_seconds)),
         "wall_seconds": time.perf_counter() - t0,
         "algotom_version": version("algotom"),

@@ -79,9 +79,14 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--slab-rows", type=int, default=8, metavar="K", help="rows held in memory at once"
     )
     g.add_argument(
-        "--pixel-size", type=float, metavar="UM", help="pixel size in um (output in 1/m)"
+        "--pixel-size",
+        type=float,
+        metavar="UM",
+        help="pixel size in um (output in 1/m; default: the file's pixel_size_um attribute)",
     )
-    g = p.add_argument_group("Paganin phase retrieval (all four needed with --phase)")
+    g = p.add_argument_group(
+        "Paganin phase retrieval (energy, distance, pixel size default to the file's attributes)"
+    )
     g.add_argument("--phase", action="store_true", help="apply Paganin single-distance retrieval")
     g.add_argument("--energy", type=float, metavar="KEV", help="photon energy in keV")
     g.add_argument("--distance", type=float, metavar="M", help="sample-detector distance in m")
@@ -151,24 +156,25 @@ def run(args: argparse.Namespace) -> int:
     from imaging.slabs import ReconstructionSettings, attenuation_rows, reconstruct_to_file
 
     volume_path = _output_path(args)
-    settings = ReconstructionSettings(
-        algorithm=args.algorithm,
-        filter_name=args.filter,
-        center=args.center,
-        center_row=args.center_row,
-        rows=args.rows,
-        slab_rows=args.slab_rows,
-        rings=args.rings,
-        phase=args.phase,
-        energy_kev=args.energy,
-        distance_m=args.distance,
-        delta_beta=args.delta_beta,
-        pixel_size_um=args.pixel_size,
-    )
     # TIFF pages are x-slices, but slabs arrive along z: reconstruct to HDF5 beside it, then convert.
     as_tiff = volume_path.suffix in (".tif", ".tiff")
     slab_path = volume_path.with_name(f".{volume_path.stem}.slabs.h5") if as_tiff else volume_path
     with _open_source(args) as source:
+        # the file's own pixel size, energy and distance (meso phantom writes them) fill gaps
+        settings = ReconstructionSettings(
+            algorithm=args.algorithm,
+            filter_name=args.filter,
+            center=args.center,
+            center_row=args.center_row,
+            rows=args.rows,
+            slab_rows=args.slab_rows,
+            rings=args.rings,
+            phase=args.phase,
+            energy_kev=args.energy or source.attrs.get("energy_kev"),
+            distance_m=args.distance or source.attrs.get("distance_m"),
+            delta_beta=args.delta_beta,
+            pixel_size_um=args.pixel_size or source.pixel_size_um,
+        )
         record = reconstruct_to_file(source, slab_path, settings, progress=not args.quiet)
         if as_tiff:
             _h5_to_tiff(slab_path, volume_path, record)
