@@ -5,6 +5,7 @@ from __future__ import annotations
 import dolfinx
 import dolfinx.fem
 import dolfinx.mesh
+import numpy as np
 import ufl
 
 VERSION = tuple(int(p) for p in dolfinx.__version__.split(".")[:2])
@@ -28,6 +29,24 @@ def coordinate_element(cell: str, gdim: int = 3):
 
         return ufl.Mesh(basix.ufl.element("Lagrange", cell, 1, shape=(gdim,)))
     return ufl.Mesh(ufl.VectorElement("Lagrange", cell, 1))
+
+
+def fixed_partitioner(destinations: tuple | None):
+    """A cell partitioner that sends the cells given on this rank where `destinations` says.
+
+    `destinations` is ``(data, offsets)`` (int32) of an adjacency list: for local cell i,
+    ``data[offsets[i]:offsets[i+1]]`` = owner rank, then the ranks that ghost it. Ranks with
+    no cells pass None.
+    """
+    import dolfinx.cpp.graph
+
+    if destinations is None:
+        destinations = (np.zeros(0, np.int32), np.zeros(1, np.int32))
+    adjacency = dolfinx.cpp.graph.AdjacencyList_int32(*destinations)
+
+    if NEW_API:
+        return lambda comm, nparts, cell_types, cells: adjacency
+    return lambda comm, nparts, tdim, cells, ghost_mode: adjacency
 
 
 def create_mesh(comm, cells, points, cell: str = "hexahedron", partitioner=None):

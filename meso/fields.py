@@ -1,0 +1,140 @@
+"""Potential and current-density fields of a conduction solve: XDMF for ParaView, a mid-plane PNG."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import dolfinx.fem
+import dolfinx.fem.petsc
+import dolfinx.io
+import numpy as np
+import ufl
+from petsc4py import PETSc
+
+from meso.atomic import atomic_path
+from meso.dolfinx_compat import cell_dofs, function_space
+from meso.microstructure import AXES, axis_index
+from meso.voxel_mesh import VoxelMesh, face_marker
+
+
+def current_density(
+    vm: VoxelMesh, sigma: dolfinx.fem.Function, potential: dolfinx.fem.Function, axis: str | int
+) -> dolfinx.fem.Function:
+    """Cell-wise current density J = -sigma grad(phi) in A/m^2 as a DG0 vector field.
+
+    For a DG0 (finite-volume) potential each component is the mean of the two-point fluxes
+    through the cell's two faces normal to that direction (electrode faces included,
+    insulated faces count as zero). For a Q1 potential it is the cell average of
+    -sigma grad(phi).
+    """
+    mesh, h = vm.mesh, vm.voxel_size_m
+    W = function_space(mesh, "DG", 0, shape=(3,))
+    w = ufl.TestFunction(W)
+    if potential.function_space.ufl_element().degree() == 0:
+        a = axis_index(axis)
+        inlet, outlet = face_marker(a, "min"), face_marker(a, "max")
+        ds = ufl.Measure("ds", domain=mesh, subdomain_data=vm.facet_tags)
+        n = ufl.FacetNormal(mesh)
+        u = potential
+        sigma_face = 2 * sigma("+") * sigma("-") / (sigma("+") + sigma("-"))
+        flux = sigma_face / h * (u("+") - u("-"))  # through the facet along n('+')
+        form = flux * ufl.dot(n("+"), w("+") + w("-")) / 2 * ufl.dS
+        electrode = 2 * sigma / h
+        form += electrode * (u - 1.0) * ufl.dot(n, w) / 2 * ds(inlet)
+        form += electrode * u * ufl.dot(n, w) / 2 * ds(outlet)
+        scale = 1.0 / h**2  # the facet integrals carry the facet area
+    else:
+        form = -sigma * ufl.inner(ufl.grad(potential), w) * ufl.dx
+        scale = 1.0 / h**3  # cell average
+    vector = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(form))
+    vector.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    J = dolfinx.fem.Function(W, name="current_density_A_per_m2")
+    J.x.array[: vector.getLocalSize()] = vector.getArray() * scale
+    J.x.scatter_forward()
+    vector.destroy()
+    return J
+
+
+def write_xdmf(vm: VoxelMesh, functions: list[dolfinx.fem.Function], target: Path) -> Path:
+    """Write the mesh and `functions` to `target` (.xdmf with its .h5 beside it) atomically:
+    both files are written in a temporary folder and moved into place by rank 0."""
+    comm = vm.comm
+    target = Path(target)
+    tmp = None
+    if comm.rank == 0:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".fields-", dir=target.parent)
+    tmp = Path(comm.bcast(tmp, root=0))
+    try:
+        with dolfinx.io.XDMFFile(comm, str(tmp / target.name), "w") as xdmf:
+            xdmf.write_mesh(vm.mesh)
+            for f in functions:
+                xdmf.write_function(f)
+        comm.barrier()
+        if comm.rank == 0:  # the .xdmf names its .h5 relatively: move the data first
+            h5 = target.with_suffix(".h5")
+            os.replace(tmp / h5.name, h5)
+            os.replace(tmp / target.name, target)
+    finally:
+        comm.barrier()
+        if comm.rank == 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def plot_midplanes(magnitude: np.ndarray, axis: str | int, target: Path, title: str) -> Path:
+    """PNG of |J| on two mid-planes: across the transport axis and along it (voxel units)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    a = axis_index(axis)
+    b = (a + 1) % 3
+    across = np.take(magnitude, magnitude.shape[a] // 2, axis=a)
+    along = np.take(magnitude, magnitude.shape[b] // 2, axis=b)
+    fig, panels = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
+    vmax = np.nanpercentile(magnitude, 99.5) if np.isfinite(magnitude).any() else 1.0
+    for ax, plane, cut, label in (
+        (panels[0], across, a, f"{AXES[a]} = mid (across the current)"),
+        (panels[1], along, b, f"{AXES[b]} = mid (along {AXES[a]})"),
+    ):
+        image = ax.imshow(np.ma.masked_invalid(plane).T, origin="lower", vmin=0, vmax=vmax,
+                          cmap="inferno")  # fmt: skip
+        rest = [AXES[i] for i in range(3) if i != cut]
+        ax.set(title=label, xlabel=f"{rest[0]} (voxels)", ylabel=f"{rest[1]} (voxels)")
+    fig.colorbar(image, ax=panels, label="|J| (A/m$^2$), pores blank")
+    fig.suptitle(title)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return target
+
+
+def write_conduction_fields(
+    vm: VoxelMesh,
+    sigma: dolfinx.fem.Function,
+    potential: dolfinx.fem.Function,
+    axis: str | int,
+    method: str,
+    folder: Path,
+) -> list[Path]:
+    """Write ``conduction_<axis>_<method>.xdmf`` (potential, current density) and
+    ``current_density_<axis>_<method>.png`` into `folder`; returns the paths (rank 0)."""
+    name = f"{AXES[axis_index(axis)]}_{method}"
+    potential.name = "potential_V"
+    J = current_density(vm, sigma, potential, axis)
+    xdmf = write_xdmf(vm, [potential, J], Path(folder) / f"conduction_{name}.xdmf")
+    magnitude = np.linalg.norm(J.x.array.reshape(-1, 3), axis=1)
+    cell_to_dof = cell_dofs(J.function_space)[: vm.num_owned_cells, 0]
+    voxels = vm.gather_cell_values(magnitude[cell_to_dof])
+    if vm.comm.rank != 0:
+        return []
+    png = plot_midplanes(
+        voxels, axis, Path(folder) / f"current_density_{name}.png",
+        f"current density, 1 V along {AXES[axis_index(axis)]} ({method})",
+    )  # fmt: skip
+    return [xdmf, png]
