@@ -32,7 +32,12 @@ from meso.errors import InputError
 from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, Microstructure, axis_index
 from meso.solver_options import CG_BOOMERAMG, converged_reason_name, create_ksp
-from meso.voxel_mesh import VoxelMesh, build_voxel_mesh, face_marker, spanning_clusters
+from meso.voxel_mesh import (
+    VoxelMesh,
+    build_voxel_mesh,
+    electrode_facet_tags,
+    spanning_clusters,
+)
 
 METHODS = ("fv", "fe")
 LOG = logging.getLogger(__name__)
@@ -134,17 +139,6 @@ def _sigma_function(vm: VoxelMesh, sigma_by_label: np.ndarray) -> dolfinx.fem.Fu
     return sigma
 
 
-def _electrode_tags(vm: VoxelMesh, axis: int) -> dolfinx.mesh.MeshTagsMetaClass:
-    """Facets of the min face of `axis` tagged 1 (inlet), of the max face 2 (outlet): the
-    forms then read the same for every axis and are compiled once."""
-    tags = vm.facet_tags
-    on_inlet = tags.values == face_marker(axis, "min")
-    on_outlet = tags.values == face_marker(axis, "max")
-    chosen = on_inlet | on_outlet
-    values = np.where(on_inlet, 1, 2)[chosen].astype(np.int32)
-    return dolfinx.mesh.meshtags(vm.mesh, 2, tags.indices[chosen], values)
-
-
 class VoxelConduction:
     """The conduction problem on one voxel mesh, reused for every axis.
 
@@ -215,7 +209,7 @@ class VoxelConduction:
         """
         a_idx = axis_index(axis)
         mesh, sigma = self.vm.mesh, self.sigma
-        ds = ufl.Measure("ds", domain=mesh, subdomain_data=_electrode_tags(self.vm, a_idx))
+        ds = ufl.Measure("ds", domain=mesh, subdomain_data=electrode_facet_tags(self.vm, a_idx))
         A, b = self._system(a_idx, ds)
         uh = dolfinx.fem.Function(self.V)
         length = self.vm.box_length_m(a_idx)

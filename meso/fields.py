@@ -17,7 +17,7 @@ from petsc4py import PETSc
 from meso.atomic import atomic_path
 from meso.dolfinx_compat import cell_dofs, function_space
 from meso.microstructure import AXES, axis_index
-from meso.voxel_mesh import VoxelMesh, face_marker
+from meso.voxel_mesh import VoxelMesh, electrode_facet_tags
 
 
 def current_density(
@@ -34,9 +34,8 @@ def current_density(
     W = function_space(mesh, "DG", 0, shape=(3,))
     w = ufl.TestFunction(W)
     if potential.function_space.ufl_element().degree() == 0:
-        a = axis_index(axis)
-        inlet, outlet = face_marker(a, "min"), face_marker(a, "max")
-        ds = ufl.Measure("ds", domain=mesh, subdomain_data=vm.facet_tags)
+        inlet, outlet = 1, 2
+        ds = ufl.Measure("ds", domain=mesh, subdomain_data=electrode_facet_tags(vm, axis))
         n = ufl.FacetNormal(mesh)
         u = potential
         sigma_face = 2 * sigma("+") * sigma("-") / (sigma("+") + sigma("-"))

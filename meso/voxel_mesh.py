@@ -288,3 +288,17 @@ def build_voxel_mesh(
     )
     num_cells = comm.allreduce(cell_map.size_local, op=MPI.SUM)
     return VoxelMesh(mesh, cell_tags, facet_tags, voxel_index, shape, voxel_size_m, num_cells)
+
+
+def electrode_facet_tags(vm: VoxelMesh, axis: str | int) -> dolfinx.mesh.MeshTagsMetaClass:
+    """Facet tags 1 on the min face and 2 on the max face of `axis` (nothing else).
+
+    Forms written with ``ds(1)`` / ``ds(2)`` then read the same for every axis, so they are
+    compiled once and reused.
+    """
+    a = axis_index(axis)
+    tags = vm.facet_tags
+    on_min = tags.values == face_marker(a, "min")
+    chosen = on_min | (tags.values == face_marker(a, "max"))
+    values = np.where(on_min, 1, 2)[chosen].astype(np.int32)
+    return dolfinx.mesh.meshtags(vm.mesh, tags.dim, tags.indices[chosen], values)
