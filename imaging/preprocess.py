@@ -78,5 +78,8 @@ def remove_stripes(sinograms: np.ndarray, method: str = "sorting", **options: fl
         kwargs["size"] = min(21, max(3, (sinograms.shape[2] // 30) | 1))
     out = np.empty_like(sinograms)
     for row in range(sinograms.shape[1]):
-        out[:, row, :] = func(sinograms[:, row, :], **kwargs)
+        try:
+            out[:, row, :] = func(sinograms[:, row, :], **kwargs)
+        except ValueError as exc:  # e.g. "all" refuses noise-free (simulated) sinograms
+            raise InputError("--rings", f"{method}: {exc}".replace("\n", " ")) from None
     return out

@@ -19,6 +19,7 @@ from imaging.phantom.cycling import (
     thickness_change_m,
 )
 from imaging.phantom.forward import BeamlineSettings, simulate_scan
+from imaging.phase import wavelength_m
 from meso.atomic import write_json
 from meso.errors import InputError
 from meso.microstructure import Microstructure
@@ -193,6 +194,14 @@ def run_phantom(
         "n_grains": geometry.n_grains,
         "mu_per_m": mu_table,
         "delta": dict(zip(mu_table, scan["delta_table"].tolist(), strict=True)),
+        # delta/beta with beta = mu lambda / (4 pi): the --delta-beta for Paganin retrieval
+        "delta_beta": {
+            name: float(delta / (mu * wavelength_m(config.beamline.energy_kev) / (4 * np.pi)))
+            for name, mu, delta in zip(
+                mu_table, scan["mu_table_per_m"], scan["delta_table"], strict=True
+            )
+            if mu > 0
+        },
         "steps": records,
         "wall_seconds": time.perf_counter() - t0,
     }
