@@ -12,7 +12,7 @@ from petsc4py import PETSc
 # (agg_nl 1) thins the first coarse grid further.
 CG_BOOMERAMG: dict[str, Any] = {
     "ksp_type": "cg",
-    "ksp_rtol": 1e-9,
+    "ksp_rtol": 1e-8,
     "ksp_atol": 0.0,
     "ksp_max_it": 1000,
     "pc_type": "hypre",
@@ -24,8 +24,11 @@ CG_BOOMERAMG: dict[str, Any] = {
     "pc_hypre_boomeramg_P_max": 4,
 }
 
-# Elasticity: CG + smoothed-aggregation AMG given the rigid-body near-nullspace, the standard
-# choice for compressible elasticity (Chebyshev/Jacobi smoothing as in the DOLFINx demos).
+# Elasticity: CG + aggregation AMG (GAMG) given the rigid-body near-nullspace, with
+# Chebyshev/Jacobi smoothing as in the DOLFINx demos. Unsmoothed aggregation (nsmooths 0):
+# measured on a 64^3 5%-porous volume (811k DOFs) it needs 52 CG iterations instead of 25, but
+# its setup costs 5 s instead of 34 s of CPU, 42 s vs 55 s per axis in all, with sparser
+# coarse operators (less memory).
 CG_GAMG_ELASTICITY: dict[str, Any] = {
     "ksp_type": "cg",
     "ksp_rtol": 1e-9,
@@ -33,6 +36,7 @@ CG_GAMG_ELASTICITY: dict[str, Any] = {
     "ksp_max_it": 2000,
     "pc_type": "gamg",
     "pc_gamg_type": "agg",
+    "pc_gamg_agg_nsmooths": 0,
     "pc_gamg_threshold": 0.02,
     "pc_gamg_square_graph": 1,
     "mg_levels_ksp_type": "chebyshev",
