@@ -32,6 +32,7 @@ from meso.errors import InputError
 from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, Microstructure, axis_index
 from meso.solver_options import CG_BOOMERAMG, converged_reason_name, create_ksp
+from meso.two_point_flux import assemble_two_point_flux
 from meso.voxel_mesh import (
     VoxelMesh,
     build_voxel_mesh,
@@ -153,16 +154,8 @@ class VoxelConduction:
         self.vm, self.sigma, self.method = vm, sigma, method
         family = ("DG", 0) if method == "fv" else ("Lagrange", 1)
         self.V = function_space(vm.mesh, *family)
-        self._interior = None
-        if method == "fv":
-            u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-            h = vm.voxel_size_m
-            sigma_face = 2 * sigma("+") * sigma("-") / (sigma("+") + sigma("-"))
-            zero = dolfinx.fem.Constant(vm.mesh, PETSc.ScalarType(0))
-            # the zero cell term keeps every diagonal entry in the sparsity pattern
-            a = sigma_face / h * ufl.jump(u) * ufl.jump(v) * ufl.dS + zero * u * v * ufl.dx
-            self._interior = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(a))
-            self._interior.assemble()
+        # fv: the interior-facet (two-point flux) matrix, the same for every axis
+        self._interior = assemble_two_point_flux(vm, sigma, self.V) if method == "fv" else None
 
     def _system(self, axis: int, ds) -> tuple[PETSc.Mat, PETSc.Vec]:
         """Matrix and right-hand side for 1 V across `axis`."""
