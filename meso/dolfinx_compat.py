@@ -86,3 +86,14 @@ def petsc_vector(function):
     """The PETSc Vec wrapping a Function's values."""
     x = function.x
     return x.petsc_vec if hasattr(x, "petsc_vec") else function.vector
+
+
+def gmsh_model_to_mesh(model, comm, rank: int = 0, gdim: int = 3):
+    """(mesh, cell_tags, facet_tags) from the gmsh model held on `rank` (DOLFINx's gmshio;
+    physical groups become the tags). 0.5-0.9 return a tuple, 0.10+ a MeshData."""
+    from dolfinx.io import gmshio
+
+    data = gmshio.model_to_mesh(model, comm, rank, gdim=gdim)
+    if hasattr(data, "mesh"):
+        return data.mesh, data.cell_tags, data.facet_tags
+    return data[0], data[1], data[2]
