@@ -53,6 +53,6 @@ def test_one_and_two_ranks_agree(mpirun, meso_exe, tmp_path):
     for axis in "xyz":
         one, two = results[1]["axes"][axis], results[2]["axes"][axis]
         assert one["percolating"] and one["M"] > 0.1
-        assert two["M"] == pytest.approx(one["M"], rel=1e-7)
-        assert two["fe"]["M"] == pytest.approx(one["fe"]["M"], rel=1e-7)
+        assert two["M"] == pytest.approx(one["M"], rel=1e-6)
+        assert two["fe"]["M"] == pytest.approx(one["fe"]["M"], rel=1e-6)
         assert two["dofs"] == one["dofs"] and two["fe"]["dofs"] == one["fe"]["dofs"]
