@@ -56,7 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level, format="%(levelname)s %(name)s: %(message)s", force=True
+    )
+    # The level also goes on the handler: the C compiler run behind DOLFINx's form JIT lowers
+    # the root logger to INFO, which would otherwise print every compiler command line.
+    for handler in logging.root.handlers:
+        handler.setLevel(args.log_level)
     try:
         return int(args.func(args) or 0)
     except InputError as exc:
