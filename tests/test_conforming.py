@@ -171,3 +171,16 @@ def test_two_ranks_give_the_serial_value(mpirun, tmp_path):
     assert parallel["ranks"] == 2 and min(parallel["cells"]) > 0
     serial = conduct_conforming(build_conforming_mesh(_sphere_cell(), 0.15, comm=SELF), ["y"], 2)
     assert parallel["M"] == pytest.approx(serial.factor("y"), rel=1e-6)
+
+
+def test_convergence_study_fits_slopes_and_writes_png(tmp_path):
+    """The validation script's slope fit recovers known rates; its PNG is written."""
+    from validation.sphere_convergence import fitted_orders, plot
+
+    dofs = np.array([1e3, 4e3, 1.6e4])
+    rows = [{"method": "a", "dofs": d, "relative_error": 3 * d ** (-2 / 3)} for d in dofs]
+    rows += [{"method": "b", "dofs": d, "relative_error": -0.5 * d ** (-1 / 3)} for d in dofs]
+    orders = fitted_orders(rows)
+    assert orders == pytest.approx({"a": 2 / 3, "b": 1 / 3}, rel=1e-9)
+    png = plot(rows, orders, tmp_path / "convergence.png", POROSITY)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
