@@ -44,15 +44,18 @@ def normalize(projections: np.ndarray, flats: np.ndarray, darks: np.ndarray | No
     dark = np.zeros_like(flat) if darks is None else np.median(darks, axis=0).astype(np.float32)
     denominator = flat - dark
     denominator[denominator <= 0] = np.float32(np.nan)  # dead flat pixels: flagged, then clipped
-    transmission = (np.asarray(projections, np.float32) - dark) / denominator
-    return np.nan_to_num(np.clip(transmission, MIN_TRANSMISSION, None), nan=1.0, posinf=1.0).astype(
-        np.float32
-    )
+    # one new array, then in place: peak memory is the raw slab plus one copy
+    transmission = np.subtract(projections, dark, dtype=np.float32)
+    transmission /= denominator
+    np.clip(transmission, MIN_TRANSMISSION, None, out=transmission)
+    return np.nan_to_num(transmission, copy=False, nan=1.0, posinf=1.0)
 
 
 def minus_log(transmission: np.ndarray) -> np.ndarray:
     """Projected attenuation -ln(I/I0) (Beer-Lambert), in units of mu x pixel length."""
-    return -np.log(np.clip(transmission, MIN_TRANSMISSION, None)).astype(np.float32)
+    attenuation = np.clip(np.asarray(transmission, np.float32), MIN_TRANSMISSION, None)
+    np.log(attenuation, out=attenuation)
+    return np.negative(attenuation, out=attenuation)
 
 
 def remove_stripes(sinograms: np.ndarray, method: str = "sorting", **options: float) -> np.ndarray:

@@ -68,17 +68,22 @@ def resolve_rows(settings: ReconstructionSettings, n_rows: int) -> tuple[int, in
 # Peak numpy memory of one slice's reconstruction per detector column squared, measured with
 # tracemalloc by benchmarks/reconstruct_timing.py (algotom 1.7; DFI grids a padded 2-D spectrum).
 SLICE_WORKSPACE_BYTES_PER_COLUMN2 = {"dfi": 200, "fbp": 60, "gridrec": 200}
+# Memory that does not grow with the slab (numba-compiled algotom kernels, FFT plans, the centre
+# search), from benchmarks/reconstruct_memory.py at 1, 8 and 32 slab rows.
+FIXED_OVERHEAD_BYTES = 48 * 2**20
 
 
 def slab_memory_bytes(
     n_angles: int, n_columns: int, slab_rows: int, margin_rows: int = 0, algorithm: str = "dfi"
 ) -> int:
-    """Working memory of one slab: raw + transmission + attenuation copies of the projections,
-    the output slab and its scaled copy, and one slice's reconstruction workspace."""
+    """Memory budget of slab-by-slab reconstruction above the imported modules: three float32
+    copies of the projection slab (at most two are alive at once by design; the third covers
+    transient buffers), the output slab, one slice's reconstruction workspace and a fixed overhead.
+    Measured peaks stay below it (benchmarks/reconstruct_memory.py)."""
     projection_slab = 4 * n_angles * (slab_rows + 2 * margin_rows) * n_columns
     output_slab = 4 * n_columns * n_columns * slab_rows
     workspace = SLICE_WORKSPACE_BYTES_PER_COLUMN2[algorithm] * n_columns * n_columns
-    return 3 * projection_slab + 2 * output_slab + workspace
+    return 3 * projection_slab + output_slab + workspace + FIXED_OVERHEAD_BYTES
 
 
 def attenuation_rows(
@@ -199,7 +204,8 @@ def reconstruct_to_file(
                     filter_name=settings.filter_name,
                 )
                 slice_seconds.append(time.perf_counter() - tic)
-            volume[:, :, first - start : last - start] = block * np.float32(scale)
+            block *= np.float32(scale)
+            volume[:, :, first - start : last - start] = block
             del attenuation, block
         volume.attrs.update(
             {

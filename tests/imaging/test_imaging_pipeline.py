@@ -12,7 +12,7 @@ from imaging.io_dxchange import open_dxchange, read_tiff_projections, write_dxch
 from imaging.phantom.forward import fresnel_intensity, optical_constants, project
 from imaging.phase import paganin
 from imaging.preprocess import minus_log, normalize, remove_stripes
-from imaging.reconstruct import reconstruct_slice
+from imaging.reconstruct import check_algorithm, reconstruct_slice, tomopy_available
 from meso.errors import InputError
 
 N = 96
@@ -59,6 +59,11 @@ def test_reconstruction_matches_skimage_radon_phantom(algorithm):
 def test_unknown_or_unavailable_algorithm_is_input_error():
     with pytest.raises(InputError, match="--algorithm"):
         reconstruct_slice(_sinogram(_disks()), N // 2, THETA, algorithm="art")
+    if tomopy_available():
+        check_algorithm("gridrec")
+    else:
+        with pytest.raises(InputError, match="TomoPy"):
+            check_algorithm("gridrec")
 
 
 def test_stripe_removal_method_choice():

@@ -141,12 +141,8 @@ def test_ring_removal_on_real_sinogram_reduces_added_stripes(shared_data):
         assert residual.mean() < 0.35 * np.abs(offsets[columns]).mean(), method
 
 
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [(["--rows", "5:9"], "--rows"), (["--algorithm", "gridrec"], "TomoPy")],
-)
-def test_bad_parameters_exit_2_with_one_line(shared_data, meso_exe, tmp_path, extra, message):
-    args = ["--out", str(tmp_path / "v.h5"), *extra]
+def test_bad_rows_exit_2_with_one_line(shared_data, meso_exe, tmp_path):
+    args = ["--out", str(tmp_path / "v.h5"), "--rows", "5:9"]
     done = subprocess.run(
         [*meso_exe, "reconstruct", str(shared_data / "tooth.h5"), *args, "--quiet"],
         capture_output=True,
@@ -154,4 +150,4 @@ def test_bad_parameters_exit_2_with_one_line(shared_data, meso_exe, tmp_path, ex
         cwd=tmp_path,
     )
     assert done.returncode == 2
-    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "--rows" in done.stderr and len(done.stderr.strip().splitlines()) == 1
