@@ -97,3 +97,11 @@ def gmsh_model_to_mesh(model, comm, rank: int = 0, gdim: int = 3):
     if hasattr(data, "mesh"):
         return data.mesh, data.cell_tags, data.facet_tags
     return data[0], data[1], data[2]
+
+
+def write_meshtags(xdmf, tags, mesh) -> None:
+    """Write MeshTags to an open XDMFFile after its mesh (0.7+ also want the geometry)."""
+    if NEW_API:
+        xdmf.write_meshtags(tags, mesh.geometry)
+    else:
+        xdmf.write_meshtags(tags)

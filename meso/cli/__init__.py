@@ -12,7 +12,7 @@ from meso.errors import InputError
 
 # Subcommand modules, in the order `meso --help` lists them. Each has `register(subparsers)`
 # which adds its parser and sets `func`; list a module here only once its command works.
-COMMAND_MODULES = ["demo", "info", "reconstruct", "synth", "phantom", "elastic", "conduct"]
+COMMAND_MODULES = ["demo", "info", "reconstruct", "synth", "phantom", "elastic", "conduct", "mesh"]
 
 
 def global_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
