@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--distance",
         type=float,
-        default=0.1,
+        default=0.02,
         metavar="M",
         help="sample-detector distance for phase contrast (0 = absorption only)",
     )
