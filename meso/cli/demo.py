@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from meso.cli.common import output_dir
 from meso.report import Section, write_report
@@ -58,6 +59,41 @@ def _axis_table(result: dict, columns: list[tuple[str, str]]) -> list[list[objec
     return rows
 
 
+def _scan_figure(scan: Path, volume: Path, target: Path) -> tuple[Path, float]:
+    """Ground truth vs reconstruction on the mid plane through the cell axis (z), and the true
+    current-density map; returns the PNG and the correlation of the two volumes."""
+    import h5py
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from meso.atomic import atomic_path
+
+    with h5py.File(scan, "r") as f:
+        truth = f["ground_truth/attenuation_per_m"][()]
+        current = f["ground_truth/current_density_uA_per_cm2"][()]
+    with h5py.File(volume, "r") as f:
+        recon = f["volume"][()]
+    correlation = float(np.corrcoef(truth.ravel(), recon.ravel())[0, 1])
+    mid = truth.shape[1] // 2
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=110)
+    for ax, data, title in ((axes[0], truth, "true attenuation (1/m)"),
+                            (axes[1], recon, "reconstruction")):  # fmt: skip
+        image = ax.imshow(data[:, mid, :].T, origin="lower", cmap="gray")
+        ax.set(title=f"{title}, y = {mid}", xlabel="x (voxel)", ylabel="z = cell axis (voxel)")
+        fig.colorbar(image, ax=ax)
+    image = axes[2].imshow(current.T, origin="lower", cmap="inferno")
+    axes[2].set(title="true current density (uA/cm^2)", xlabel="x (voxel)", ylabel="y (voxel)")
+    fig.colorbar(image, ax=axes[2])
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp)
+    plt.close(fig)
+    return target, correlation
+
+
 def run(args: argparse.Namespace) -> int:
     from meso.cli import COMMAND_MODULES
 
@@ -97,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             _axis_table(result, [("M", "M"), ("tortuosity factor", "tortuosity_factor"),
                                  ("sigma_eff (S/m)", "sigma_eff_S_per_m"),
                                  ("iterations", "iterations")]),
-            sorted(conduct_dir.glob("*.png")),
+            sorted(conduct_dir.rglob("*_fv.png")),
         ))  # fmt: skip
 
     # 3. elasticity
@@ -126,16 +162,30 @@ def run(args: argparse.Namespace) -> int:
                    quiet)  # fmt: skip
         timings.append(["phantom", t])
         scans = sorted(p for p in phantom_dir.glob("step_*.h5") if "_labels" not in p.name)
-        recon_dir = out / "reconstruct"
-        t = _stage("reconstruct", ["reconstruct", str(scans[-1]), "--out",
-                                   str(recon_dir / "volume.h5")], quiet)  # fmt: skip
-        timings.append(["reconstruct", t])
         phantom = json.loads((phantom_dir / "phantom.json").read_text())
+        recon_dir = out / "reconstruct"
+        # Paganin retrieval tuned to LLZO, the dominant material of the field of view
+        delta_beta = f"{phantom['delta_beta']['grain']:.4g}"
+        t = _stage("reconstruct", ["reconstruct", str(scans[-1]), "--phase", "--delta-beta",
+                                   delta_beta, "--out", str(recon_dir / "volume.h5")],
+                   quiet)  # fmt: skip
+        timings.append(["reconstruct", t])
+        figure, correlation = _scan_figure(scans[-1], recon_dir / "volume.h5", out / "scan.png")
+        step_rows = [["step", "Li top (um)", "Li bottom (um)", "void frac. near top",
+                      "void frac. near bottom"]] + [
+            [s["name"], s["li_thickness_top_um_mean"], s["li_thickness_bottom_um_mean"],
+             s["void_fraction_near_top_interface"], s["void_fraction_near_bottom_interface"]]
+            for s in phantom["steps"]
+        ]  # fmt: skip
         sections.append(Section(
             "Virtual Li|LLZO|Li cell (meso phantom, meso reconstruct)",
-            f"{len(scans)} cycling steps scanned; the last one reconstructed. "
-            + json.dumps(phantom.get("steps", phantom))[:600],
-            figures=sorted(phantom_dir.glob("*.png")) + sorted(recon_dir.glob("*.png")),
+            f"{len(scans)} cycling steps, each scanned; the last one reconstructed with "
+            f"Paganin phase retrieval (delta/beta = {delta_beta}). "
+            f"Correlation of the reconstruction with the true attenuation: {correlation:.3f} "
+            "(noise, stripes and phase contrast at the default dose make Li and pores hard "
+            "to tell apart, as in the study).",
+            step_rows,
+            [figure, *sorted(recon_dir.glob("*.png"))],
         ))  # fmt: skip
 
     sections.append(Section("Run time", table=timings))
