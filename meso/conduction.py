@@ -233,11 +233,13 @@ class VoxelConduction:
         return uh, float(current), int(iterations), int(reason)
 
 
-def _spanning_masks(conducting: np.ndarray | None, axes: list[str], comm) -> dict[str, int]:
+def _spanning_masks(
+    conducting: np.ndarray, axes: list[str], comm
+) -> tuple[dict[str, int], list[np.ndarray]]:
     """On rank 0, the voxels to mesh for each axis; axes with identical masks share one mesh.
 
-    Returns ``{axis: mesh group}`` (group -1: nothing spans the axis) on every rank, and
-    keeps the masks of each group in ``_spanning_masks.masks`` on rank 0.
+    Returns ``{axis: mesh group}`` (group -1: nothing spans the axis) on every rank and the
+    list of masks, one per group, on rank 0 (empty elsewhere).
     """
     groups, masks = {}, []
     if comm.rank == 0:
@@ -271,7 +273,8 @@ def conduct(
     Parameters
     ----------
     m : Microstructure
-        Labels and voxel size (needed on rank 0; other ranks may hold the same volume).
+        Labels and voxel size, the same on every rank (the CLI reads the file on each); only
+        rank 0 meshes it, the other ranks receive their share of the cells.
     axes : sequence of "x", "y", "z"
     method : "fv", "fe" or "both"
     materials : Materials, optional
