@@ -2,8 +2,9 @@
 
 For each N it builds a reproducible N^3 volume (smoothed-noise pores, seed 0), runs TauFactor
 on the three axes and `meso conduct` (1 rank, and N ranks with --ranks) in a subprocess, and
-prints both M per axis, both wall times, the ratio ours / TauFactor, our peak memory (max RSS
-of the solver processes), DOFs and CG iterations. Not run by CI.
+prints both M per axis, both wall times (ours: the whole command, and its three solves without
+the mesh), the ratio ours / TauFactor, our peak memory (max RSS of the solver processes), DOFs
+and CG iterations. Not run by CI. The machine it ran on was shared: note the load average.
 
     .venv/bin/python benchmarks/conduction_vs_taufactor.py --sizes 64,128 --ranks 1,2
 """
@@ -77,6 +78,8 @@ def main() -> None:
                 doc, wall, peak = run_meso(volume, ranks, work / f"out{n}_{ranks}")
                 row[f"ours_{ranks}rank_s"] = round(wall, 1)
                 row[f"peak_GB_{ranks}rank"] = round(peak, 2)
+                solve = sum(doc["axes"][a]["solve_seconds"] for a in "xyz")
+                row[f"solves_{ranks}rank_s"] = round(solve, 1)  # assembly + AMG + CG, 3 axes
                 row["M_ours"] = [round(doc["axes"][a]["M"], 5) for a in "xyz"]
                 row["dofs"] = doc["dofs"]
                 row["iterations"] = [doc["axes"][a]["iterations"] for a in "xyz"]
@@ -86,6 +89,7 @@ def main() -> None:
                 row["taufactor_s"] = round(wall, 1)
                 first = min(int(r) for r in args.ranks.split(","))
                 row["ratio_ours_over_tf"] = round(row[f"ours_{first}rank_s"] / wall, 3)
+            row["load_average"] = round(os.getloadavg()[0], 1)
             print(json.dumps(row), flush=True)
             rows.append(row)
     finally:
