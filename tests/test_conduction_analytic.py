@@ -160,3 +160,26 @@ def test_sphere_lattice_converges_to_rayleigh_at_first_order():
     order = -np.polyfit(np.log(sizes), np.log(errors), 1)[0]
     assert 0.7 < order < 1.5, (errors, order)
     assert errors[-1] / reference < 0.02
+
+
+@pytest.mark.parametrize("method", ["fv", "fe"])
+def test_current_density_is_uniform_through_a_series_laminate(method):
+    """Across layers the current density is the same in every voxel: J_x = I / A, J_y = J_z
+    = 0 (the field written by --fields)."""
+    from meso.conduction import VoxelConduction, _sigma_function
+    from meso.fields import current_density
+    from meso.voxel_mesh import build_voxel_mesh
+
+    layers = np.array([1, 2, 1, 1, 2, 1, 1])
+    labels = np.broadcast_to(layers[:, None, None], (7, 4, 3)).astype(np.uint8)
+    h = 1e-6
+    vm = build_voxel_mesh(labels, h, comm=SELF)
+    sigma = _sigma_function(vm, np.array([0.0, 0.05, 0.005] + [0.0] * 253))
+    problem = VoxelConduction(vm, sigma, method)
+    potential, current, _, reason = problem.solve("x")
+    assert reason > 0
+    J = current_density(vm, sigma, potential, "x").x.array.reshape(-1, 3)
+    expected = current / (4 * 3 * h**2)
+    assert expected == pytest.approx(1.0 / np.sum(h / np.where(layers == 1, 0.05, 0.005)))
+    assert np.allclose(J[:, 0], expected, rtol=1e-5)
+    assert np.allclose(J[:, 1:], 0.0, atol=1e-5 * expected)
