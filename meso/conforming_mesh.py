@@ -13,14 +13,18 @@ from mpi4py import MPI
 
 from meso.dolfinx_compat import gmsh_model_to_mesh
 from meso.errors import InputError
-from meso.microstructure import DEFAULT_PHASES, axis_index
+from meso.gmsh_geometry import (
+    GRAIN_BOUNDARY_MARKER,
+    PORE_SURFACE_MARKER,
+    build_gmsh_model,
+    gmsh_session,
+)
+from meso.microstructure import axis_index
 from meso.pore_geometry import PoreGeometry
 from meso.voxel_mesh import FACE_MARKERS, face_marker
 
 LOG = logging.getLogger(__name__)
 
-# Facet tag of the pore surfaces (the box faces keep meso.voxel_mesh's markers 1..6).
-PORE_SURFACE_MARKER = 7
 # Elements refused by the quality check: inverted or flat (scaled Jacobian <= this), or so
 # distorted that the stiffness matrix is badly conditioned (radius ratio gamma below this).
 MIN_SCALED_JACOBIAN = 1e-6
@@ -73,124 +77,6 @@ def tetrahedron_quality(points: np.ndarray, cells: np.ndarray) -> MeshQuality:
     )
 
 
-@contextmanager
-def gmsh_session(threads: int = 1):
-    """An initialised gmsh with terminal output off; finalised on exit, whatever happens."""
-    import gmsh
-
-    gmsh.initialize()
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.option.setNumber("General.NumThreads", threads)
-        yield gmsh
-    finally:
-        gmsh.finalize()
-
-
-def _pore_solids(occ, geometry: PoreGeometry) -> list[tuple[int, int]]:
-    """OCC solids of the pores: spheres, or unit spheres stretched into ellipsoids."""
-    solids = []
-    for centre, semi in zip(geometry.centres_um, geometry.semi_axes_um, strict=True):
-        x, y, z = (float(c) for c in centre)
-        if np.allclose(semi, semi[0], rtol=1e-9):
-            solids.append((3, occ.addSphere(x, y, z, float(semi[0]))))
-        else:
-            tag = occ.addSphere(x, y, z, 1.0)
-            occ.dilate([(3, tag)], x, y, z, *(float(s) for s in semi))
-            solids.append((3, tag))
-    return solids
-
-
-def _box_face_of(bounds: tuple[float, ...], box_um: np.ndarray, tolerance: float) -> int | None:
-    """The box-face marker of a surface whose bounding box lies in a box face, else None."""
-    low, high = np.asarray(bounds[:3]), np.asarray(bounds[3:])
-    for a in range(3):
-        if high[a] - low[a] > tolerance:
-            continue
-        if abs(low[a]) < tolerance:
-            return face_marker(a, "min")
-        if abs(high[a] - box_um[a]) < tolerance:
-            return face_marker(a, "max")
-    return None
-
-
-def build_gmsh_model(gmsh, geometry: PoreGeometry, size_um: float, refine_pores: float = 2.0,
-                     elements_per_circle: int = 12, geometry_order: int = 1) -> dict:  # fmt: skip
-    """Build and mesh (3D, linear tetrahedra) the box minus pores in the current gmsh model.
-
-    The element size is `size_um` in the bulk and ``size_um / refine_pores`` on the pore
-    surfaces, graded linearly over a distance of `size_um` (gmsh Distance + Threshold fields);
-    gmsh's curvature sizing adds at least `elements_per_circle` elements around small pores.
-    ``geometry_order`` 2 gives 10-node tetrahedra whose faces follow curved pore walls.
-    Physical groups: volume DEFAULT_PHASES["grain"], the six box faces with
-    ``meso.voxel_mesh.FACE_MARKERS`` and the pore surfaces with PORE_SURFACE_MARKER.
-
-    Returns
-    -------
-    dict with the number of solids kept, enclosed solids dropped and the pores cut.
-    """
-    occ = gmsh.model.occ
-    gmsh.model.add("box_minus_pores")
-    box = occ.addBox(0, 0, 0, *(float(b) for b in geometry.box_um))
-    tools = _pore_solids(occ, geometry)
-    try:
-        solids = occ.cut([(3, box)], tools)[0] if tools else [(3, box)]
-        occ.synchronize()
-    except Exception as exc:  # gmsh raises a bare Exception with OCC's message
-        raise InputError(
-            geometry.source, f"gmsh could not cut the pores from the box: {exc}"
-        ) from None
-    tolerance = 1e-6 * float(geometry.box_um.max())
-    faces, pore_surfaces, kept, enclosed = {}, [], [], 0
-    for dim, tag in solids:
-        if dim != 3:
-            continue
-        boundary = gmsh.model.getBoundary([(dim, tag)], oriented=False, combined=False)
-        markers = [_box_face_of(gmsh.model.getBoundingBox(2, s), geometry.box_um, tolerance)
-                   for _, s in boundary]  # fmt: skip
-        if all(m is None for m in markers):
-            enclosed += 1  # a solid island inside pores carries no current and floats
-            continue
-        kept.append(tag)
-        for (_, s), marker in zip(boundary, markers, strict=True):
-            if marker is None:
-                pore_surfaces.append(s)
-            else:
-                faces.setdefault(marker, []).append(s)
-    if not kept:
-        raise InputError(geometry.source, "no solid is left once the pores are cut from the box")
-    gmsh.model.addPhysicalGroup(3, kept, DEFAULT_PHASES["grain"])
-    for marker in sorted(faces):
-        gmsh.model.addPhysicalGroup(2, sorted(set(faces[marker])), marker)
-    if pore_surfaces:
-        gmsh.model.addPhysicalGroup(2, sorted(set(pore_surfaces)), PORE_SURFACE_MARKER)
-
-    fine = size_um / refine_pores
-    gmsh.option.setNumber("Mesh.MeshSizeMax", size_um)
-    gmsh.option.setNumber("Mesh.MeshSizeMin", 0.25 * fine)
-    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", elements_per_circle if tools else 0)
-    if pore_surfaces and refine_pores != 1.0:
-        field = gmsh.model.mesh.field
-        distance = field.add("Distance")
-        field.setNumbers(distance, "SurfacesList", sorted(set(pore_surfaces)))
-        threshold = field.add("Threshold")
-        field.setNumber(threshold, "InField", distance)
-        field.setNumber(threshold, "SizeMin", fine)
-        field.setNumber(threshold, "SizeMax", size_um)
-        field.setNumber(threshold, "DistMin", 0.0)
-        field.setNumber(threshold, "DistMax", size_um)
-        field.setAsBackgroundMesh(threshold)
-    try:
-        gmsh.model.mesh.generate(3)
-    except Exception as exc:
-        raise InputError(geometry.source, f"gmsh could not mesh the geometry: {exc}") from None
-    if geometry_order == 2:
-        gmsh.model.mesh.setOrder(2)
-    return {"solids": len(kept), "enclosed_solids_dropped": enclosed, "pores": len(tools)}
-
-
 def _gmsh_tetrahedra(gmsh, geometry_order: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Node coordinates (M, 3) and the corners of the tetrahedra (N, 4, indices into them) of
     the gmsh mesh (gmsh lists the 4 corners first in a 10-node tetrahedron too)."""
@@ -215,7 +101,8 @@ class ConformingMesh:
     cell_tags : MeshTags (dim 3)
         The phase label of every local cell (1 = grain).
     facet_tags : MeshTags (dim 2)
-        Box faces with ``meso.voxel_mesh.face_marker(axis, side)``, pores with PORE_SURFACE_MARKER.
+        Box faces with ``meso.voxel_mesh.face_marker(axis, side)``, pore walls with
+        PORE_SURFACE_MARKER, faces shared by two grains with GRAIN_BOUNDARY_MARKER.
     box_m : (3,) box edges in metres
     quality : MeshQuality of the whole mesh (computed on rank 0, shared with every rank)
     info : dict of meshing statistics (sizes, solids, timings)
@@ -348,11 +235,10 @@ def _nothing():
 
 __all__ = [
     "FACE_MARKERS",
+    "GRAIN_BOUNDARY_MARKER",
     "PORE_SURFACE_MARKER",
     "ConformingMesh",
     "MeshQuality",
     "build_conforming_mesh",
-    "build_gmsh_model",
-    "gmsh_session",
     "tetrahedron_quality",
 ]

@@ -90,10 +90,15 @@ def petsc_vector(function):
 
 def gmsh_model_to_mesh(model, comm, rank: int = 0, gdim: int = 3):
     """(mesh, cell_tags, facet_tags) from the gmsh model held on `rank` (DOLFINx's gmshio;
-    physical groups become the tags). 0.5-0.9 return a tuple, 0.10+ a MeshData."""
+    physical groups become the tags), cells ghosted across shared facets (interior-facet
+    integrals need it in parallel). 0.5-0.9 return a tuple, 0.10+ a MeshData."""
     from dolfinx.io import gmshio
 
-    data = gmshio.model_to_mesh(model, comm, rank, gdim=gdim)
+    if NEW_API:  # 0.5 ghosts shared facets by default; later versions take a partitioner
+        partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet)
+        data = gmshio.model_to_mesh(model, comm, rank, gdim=gdim, partitioner=partitioner)
+    else:
+        data = gmshio.model_to_mesh(model, comm, rank, gdim=gdim)
     if hasattr(data, "mesh"):
         return data.mesh, data.cell_tags, data.facet_tags
     return data[0], data[1], data[2]

@@ -26,6 +26,9 @@ class PoreGeometry:
         Pore semi-axes along x, y, z in micrometres (equal for a sphere).
     voxel_size_um : float, optional
         Voxel edge of the volume this geometry belongs to (sets default mesh sizes).
+    grain_grid : (nx, ny, nz), optional
+        Split the solid into nx x ny x nz equal cubic-lattice grains whose shared faces are
+        zero-thickness grain boundaries (the brick-layer geometry); None for one solid.
     source : str
         Where the geometry came from (for error messages and reports).
 
@@ -40,6 +43,7 @@ class PoreGeometry:
     centres_um: np.ndarray
     semi_axes_um: np.ndarray
     voxel_size_um: float | None = None
+    grain_grid: tuple[int, int, int] | None = None
     source: str = "geometry"
 
     def __post_init__(self) -> None:
@@ -56,18 +60,24 @@ class PoreGeometry:
             raise InputError(self.source, "pore centres must be finite")
         if not np.all(np.isfinite(self.semi_axes_um) & (self.semi_axes_um > 0)):
             raise InputError(self.source, "pore semi-axes must be finite and positive")
+        if self.grain_grid is not None:
+            grid = tuple(int(n) for n in np.ravel(self.grain_grid))
+            if len(grid) != 3 or min(grid) < 1 or grid != tuple(np.ravel(self.grain_grid)):
+                raise InputError(self.source, f"grain_grid needs 3 integers >= 1, got {grid}")
+            self.grain_grid = grid
 
     @classmethod
     def spheres(cls, box_um, centres_um, radii_um, voxel_size_um=None) -> PoreGeometry:
         """Spherical pores of the given radii (um)."""
         radii = np.asarray(radii_um, dtype=float).reshape(-1, 1)
-        return cls(box_um, centres_um, np.repeat(radii, 3, axis=1), voxel_size_um, "spheres")
+        return cls(box_um, centres_um, np.repeat(radii, 3, axis=1), voxel_size_um, source="spheres")
 
     @classmethod
     def from_synth(cls, geometry, voxel_size_um: float, source: str = "synth") -> PoreGeometry:
         """The pores of a ``synth.SynthGeometry`` (its box is the generated volume)."""
         box = np.asarray(geometry.grain_ids.shape, dtype=float) * voxel_size_um
-        return cls(box, geometry.pore_centres_um, geometry.pore_semi_axes_um, voxel_size_um, source)
+        return cls(box, geometry.pore_centres_um, geometry.pore_semi_axes_um, voxel_size_um,
+                   source=source)  # fmt: skip
 
     @property
     def num_pores(self) -> int:
@@ -102,4 +112,4 @@ def load_synth_geometry(path: str | Path) -> PoreGeometry:
         raise InputError(npz, f"not a synth geometry file ({exc})") from None
     h = float(report["voxel_size_um"])
     box = np.asarray(report["shape"], dtype=float) * h
-    return PoreGeometry(box, centres, semi_axes, h, str(path))
+    return PoreGeometry(box, centres, semi_axes, h, source=str(path))

@@ -1,0 +1,68 @@
+"""Grain boundaries as zero-thickness resistive interfaces on conforming meshes (SIPG DG) vs exact laminates."""
+
+import dolfinx.fem
+import numpy as np
+import pytest
+import ufl
+from mpi4py import MPI
+
+from meso.conforming_conduction import conduct_conforming
+from meso.conforming_mesh import GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER, build_conforming_mesh
+from meso.errors import InputError
+from meso.interface_conduction import solve_axis_with_interfaces
+from meso.pore_geometry import PoreGeometry
+from validation.interface_references import cubic_grains_with_interfaces
+
+SELF = MPI.COMM_SELF
+SIGMA = 0.05  # S/m
+GRAIN_M = 1e-6
+ASR = 0.2 * GRAIN_M / SIGMA  # R sigma / d = 0.2: each boundary adds a fifth of a grain's resistance
+NO_PORES = (np.zeros((0, 3)), np.zeros((0, 3)))
+
+
+@pytest.fixture(scope="module")
+def grains():
+    """3 x 2 x 2 cubic grains of 1 um: 2 boundary planes normal to x, 1 normal to y and z."""
+    geometry = PoreGeometry((3, 2, 2), *NO_PORES, grain_grid=(3, 2, 2))
+    return build_conforming_mesh(geometry, size_um=0.5, comm=SELF)
+
+
+def test_grain_boundary_faces_are_tagged_with_their_exact_area(grains):
+    dS = ufl.Measure("dS", domain=grains.mesh, subdomain_data=grains.facet_tags)
+    one = dolfinx.fem.Constant(grains.mesh, 1.0)
+    area = dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * dS(GRAIN_BOUNDARY_MARKER)))
+    assert area == pytest.approx((2 * 4 + 6 + 6) * 1e-12, rel=1e-9)
+    assert grains.info["grains"] == 12
+
+
+@pytest.mark.parametrize(("axis", "grains_along"), [("x", 3), ("y", 2)])
+def test_cubic_grains_give_the_exact_brick_layer_value(grains, axis, grains_along):
+    """The exact potential is piecewise linear with jumps at the planes normal to the current,
+    so DG1 reproduces it: M equals the laminate value to the solver tolerance."""
+    entry = solve_axis_with_interfaces(grains, axis, SIGMA, ASR, degree=1)
+    reference = cubic_grains_with_interfaces(grains_along, GRAIN_M, SIGMA, ASR)
+    assert entry.converged and entry.method == "dg1"
+    assert entry.M == pytest.approx(reference, rel=1e-6)
+    assert entry.M < 0.95  # the boundaries matter: without them M = 1
+
+
+def test_pore_and_boundaries_resist_roughly_in_series():
+    """A pore at the centre of the grain lattice: M lies below both the pore-only value (CG on
+    the same mesh) and the boundary-only value, and close to adding their excess resistances
+    (1/M - 1), an estimate that holds when the two perturb the current weakly."""
+    geometry = PoreGeometry((3, 2, 2), [[1.5, 1.0, 1.0]], [[0.5] * 3], grain_grid=(3, 2, 2))
+    cm = build_conforming_mesh(geometry, size_um=0.3, comm=SELF)
+    assert PORE_SURFACE_MARKER in cm.facet_tags.values
+    with_both = solve_axis_with_interfaces(cm, "x", SIGMA, ASR, degree=1).M
+    pore_only = conduct_conforming(cm, ["x"], degree=1).factor("x")
+    boundaries_only = cubic_grains_with_interfaces(3, GRAIN_M, SIGMA, ASR)
+    assert with_both < min(pore_only, boundaries_only)
+    series = 1.0 / (1.0 / pore_only + 1.0 / boundaries_only - 1.0)
+    assert with_both == pytest.approx(series, rel=0.01)  # measured 0.4 %
+
+
+def test_bad_resistance_is_an_input_error(grains):
+    with pytest.raises(InputError, match="asr_ohm_m2"):
+        solve_axis_with_interfaces(grains, "x", SIGMA, 0.0)
+    with pytest.raises(InputError, match="grain_grid"):
+        PoreGeometry((1, 1, 1), *NO_PORES, grain_grid=(2, 0, 1))
