@@ -112,3 +112,24 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, meso_exe, arguments, me
     assert run.returncode == 2, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], run.stderr
+
+
+def test_conforming_conduction_of_a_synth_json_agrees_with_voxels(synth_folder):
+    """The same pores meshed conformingly: porosity and M within the staircase error (~2 %)
+    of the voxel fe solve of the volume (grain boundaries conduct like grains in both)."""
+    from meso.conduction import conduct
+    from meso.conforming_conduction import conduct_synth_conforming
+    from meso.materials import parse_materials
+    from meso.volume_io import load
+
+    uniform = parse_materials(
+        "[phases.pore]\nlabel = 0\nvoid = true\n[phases.grain]\nlabel = 1\nsigma_S_per_m = 1\n"
+        "[phases.grain_boundary]\nlabel = 2\nsigma_S_per_m = 1\n"
+    )
+    result, cm = conduct_synth_conforming(synth_folder / "synth.json", ["z"], size_um=1.0,
+                                          materials=uniform, comm=SELF)  # fmt: skip
+    voxel = conduct(load(synth_folder / "synth.npz"), ["z"], "fe", uniform, comm=SELF)
+    assert result.shape == (16, 16, 16) and result.method == "p1"
+    assert result.conducting_fraction == pytest.approx(voxel.conducting_fraction, abs=0.01)
+    assert result.factor("z") == pytest.approx(voxel.factor("z"), rel=0.03)
+    assert cm.quality.num_bad == 0
