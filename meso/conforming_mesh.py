@@ -106,6 +106,9 @@ class ConformingMesh:
     box_m : (3,) box edges in metres
     quality : MeshQuality of the whole mesh (computed on rank 0, shared with every rank)
     info : dict of meshing statistics (sizes, solids, timings)
+    grain_tags : MeshTags (dim 3) named "grain_ids", or None for a geometry without grains
+        The grain of every local cell: the seed index of a Voronoi grain, or
+        (i n_y + j) n_z + k for grain (i, j, k) of a ``grain_grid``.
     """
 
     mesh: dolfinx.mesh.Mesh
@@ -114,6 +117,7 @@ class ConformingMesh:
     box_m: np.ndarray
     quality: MeshQuality
     info: dict
+    grain_tags: object = None
 
     @property
     def num_cells(self) -> int:
@@ -225,7 +229,39 @@ def build_conforming_mesh(
     mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
     info["wall_seconds"] = time.perf_counter() - start
     box_m = np.asarray(geometry.box_um, dtype=float) * 1e-6 if comm.rank == 0 else None
-    return ConformingMesh(mesh, cell_tags, facet_tags, comm.bcast(box_m, root=0), quality, info)
+    box_m = comm.bcast(box_m, root=0)
+    grains = comm.bcast(_grain_definition(geometry) if comm.rank == 0 else None, root=0)
+    grain_tags = None if grains is None else _grain_tags(mesh, box_m, *grains)
+    return ConformingMesh(mesh, cell_tags, facet_tags, box_m, quality, info, grain_tags)
+
+
+def _grain_definition(geometry: PoreGeometry) -> tuple | None:
+    """What assigns points to grains: ("grid", counts) or ("voronoi", (seeds_um, stretch))."""
+    if geometry.grain_grid is not None:
+        return "grid", np.asarray(geometry.grain_grid)
+    if geometry.grain_seeds_um is not None:
+        return "voronoi", (geometry.grain_seeds_um, geometry.grain_stretch)
+    return None
+
+
+def _grain_tags(mesh, box_m: np.ndarray, kind: str, data) -> object:
+    """Grain id of every local cell from its midpoint (a tetrahedron lies inside one grain)."""
+    from scipy.spatial import cKDTree
+
+    tdim = mesh.topology.dim
+    cell_map = mesh.topology.index_map(tdim)
+    cells = np.arange(cell_map.size_local + cell_map.num_ghosts, dtype=np.int32)
+    midpoints = dolfinx.mesh.compute_midpoints(mesh, tdim, cells)
+    if kind == "grid":
+        index = np.floor(midpoints / (box_m / data)).astype(np.int64)
+        index = np.clip(index, 0, data - 1)
+        ids = (index[:, 0] * data[1] + index[:, 1]) * data[2] + index[:, 2]
+    else:
+        seeds_um, stretch = data
+        ids = cKDTree(seeds_um / stretch).query(midpoints * 1e6 / stretch)[1]
+    tags = dolfinx.mesh.meshtags(mesh, tdim, cells, ids.astype(np.int32))
+    tags.name = "grain_ids"
+    return tags
 
 
 @contextmanager

@@ -45,7 +45,13 @@ def _pore_solids(occ, geometry: PoreGeometry) -> list[tuple[int, int]]:
 
 
 def _grain_solids(occ, geometry: PoreGeometry) -> list[tuple[int, int]]:
-    """The box, or the boxes of a cubic grain lattice filling it."""
+    """The box, the boxes of a cubic grain lattice filling it, or its Voronoi grains."""
+    if geometry.grain_seeds_um is not None:
+        from meso.voronoi_cells import add_occ_polyhedra, voronoi_polyhedra
+
+        cells = voronoi_polyhedra(geometry.grain_seeds_um, geometry.grain_stretch,
+                                  geometry.box_um)  # fmt: skip
+        return add_occ_polyhedra(occ, cells)
     box = geometry.box_um
     counts = geometry.grain_grid or (1, 1, 1)
     edge = box / np.asarray(counts)

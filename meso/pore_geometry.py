@@ -29,6 +29,10 @@ class PoreGeometry:
     grain_grid : (nx, ny, nz), optional
         Split the solid into nx x ny x nz equal cubic-lattice grains whose shared faces are
         zero-thickness grain boundaries (the brick-layer geometry); None for one solid.
+    grain_seeds_um, grain_stretch : (K, 3) and (3,) arrays, optional
+        Voronoi grains instead: grain g holds the points x nearest to seed g in the metric
+        |(x - seed) / stretch| (``synth.SynthGeometry``'s convention); faces between grains
+        are zero-thickness grain boundaries.
     source : str
         Where the geometry came from (for error messages and reports).
 
@@ -44,6 +48,8 @@ class PoreGeometry:
     semi_axes_um: np.ndarray
     voxel_size_um: float | None = None
     grain_grid: tuple[int, int, int] | None = None
+    grain_seeds_um: np.ndarray | None = None
+    grain_stretch: np.ndarray | None = None
     source: str = "geometry"
 
     def __post_init__(self) -> None:
@@ -65,6 +71,20 @@ class PoreGeometry:
             if len(grid) != 3 or min(grid) < 1 or grid != tuple(np.ravel(self.grain_grid)):
                 raise InputError(self.source, f"grain_grid needs 3 integers >= 1, got {grid}")
             self.grain_grid = grid
+        if self.grain_seeds_um is not None:
+            self.grain_seeds_um = np.asarray(self.grain_seeds_um, dtype=float).reshape(-1, 3)
+            stretch = 1.0 if self.grain_stretch is None else self.grain_stretch
+            self.grain_stretch = np.broadcast_to(np.asarray(stretch, dtype=float), (3,)).copy()
+            if len(self.grain_seeds_um) < 2 or not np.all(np.isfinite(self.grain_seeds_um)):
+                raise InputError(self.source, "Voronoi grains need at least two finite seeds")
+            if not np.all(self.grain_stretch > 0):
+                raise InputError(self.source, "grain stretch factors must be positive")
+            if self.grain_grid is not None:
+                raise InputError(self.source, "give grain_grid or grain seeds, not both")
+
+    @property
+    def has_grains(self) -> bool:
+        return self.grain_grid is not None or self.grain_seeds_um is not None
 
     @classmethod
     def spheres(cls, box_um, centres_um, radii_um, voxel_size_um=None) -> PoreGeometry:
@@ -73,10 +93,14 @@ class PoreGeometry:
         return cls(box_um, centres_um, np.repeat(radii, 3, axis=1), voxel_size_um, source="spheres")
 
     @classmethod
-    def from_synth(cls, geometry, voxel_size_um: float, source: str = "synth") -> PoreGeometry:
-        """The pores of a ``synth.SynthGeometry`` (its box is the generated volume)."""
+    def from_synth(cls, geometry, voxel_size_um: float, source: str = "synth",
+                   grains: bool = False) -> PoreGeometry:  # fmt: skip
+        """The pores (and with `grains` the Voronoi grains) of a ``synth.SynthGeometry``; its
+        box is the generated volume."""
         box = np.asarray(geometry.grain_ids.shape, dtype=float) * voxel_size_um
+        seeds = geometry.seeds_um if grains else None
         return cls(box, geometry.pore_centres_um, geometry.pore_semi_axes_um, voxel_size_um,
+                   grain_seeds_um=seeds, grain_stretch=geometry.stretch if grains else None,
                    source=source)  # fmt: skip
 
     @property
@@ -90,9 +114,10 @@ class PoreGeometry:
         return float(volumes.sum() / np.prod(self.box_um))
 
 
-def load_synth_geometry(path: str | Path) -> PoreGeometry:
+def load_synth_geometry(path: str | Path, grains: bool = False) -> PoreGeometry:
     """PoreGeometry of a `meso synth` result: its synth.json (voxel size) and the
-    synth_geometry.npz written beside it (pore ellipsoids in um)."""
+    synth_geometry.npz written beside it (pore ellipsoids in um; with `grains` also the
+    Voronoi seeds and stretch)."""
     path = Path(path)
     try:
         report = json.loads(path.read_text())
@@ -106,10 +131,13 @@ def load_synth_geometry(path: str | Path) -> PoreGeometry:
     try:
         with np.load(npz) as data:
             centres, semi_axes = data["pore_centres_um"], data["pore_semi_axes_um"]
+            seeds = data["seeds_um"] if grains else None
+            stretch = data["stretch"] if grains else None
     except FileNotFoundError:
         raise InputError(npz, "missing (meso synth writes it beside synth.json)") from None
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(npz, f"not a synth geometry file ({exc})") from None
     h = float(report["voxel_size_um"])
     box = np.asarray(report["shape"], dtype=float) * h
-    return PoreGeometry(box, centres, semi_axes, h, source=str(path))
+    return PoreGeometry(box, centres, semi_axes, h, grain_seeds_um=seeds, grain_stretch=stretch,
+                        source=str(path))  # fmt: skip

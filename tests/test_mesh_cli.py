@@ -58,16 +58,20 @@ def test_voxel_mesh_tags_match_voxel_counts(tmp_path):
 
 
 def test_conforming_mesh_of_a_synth_volume(synth_folder, tmp_path):
-    """The conforming mesh of the recorded pores: solid volume close to the voxel solid
-    fraction, each box face tagged with at most the face area, quality reported."""
+    """The conforming mesh of the recorded pores and grains: solid volume close to the voxel
+    solid fraction, each box face tagged with at most the face area, grain boundaries and
+    grain ids tagged, quality reported."""
     target = tmp_path / "conf.xdmf"
-    code = main(["mesh", str(synth_folder / "synth.json"), "--kind", "conforming",
+    code = main(["mesh", str(synth_folder / "synth.json"), "--kind", "conforming", "--grains",
                  "--size-um", "1.5", "--out", str(target), "--quiet"])  # fmt: skip
     assert code == 0
     report = json.loads(target.with_suffix(".json").read_text())
     assert report["cell_type"] == "tetrahedron" and report["quality"]["num_bad"] == 0
     assert report["quality"]["min_scaled_jacobian"] > 0
-    mesh, tags = read_mesh_xdmf(target, ["cell_tags", "facet_tags"], SELF)
+    assert report["tags"] == ["cell_tags", "facet_tags", "grain_ids"]
+    assert report["gmsh"]["grains"] > 1
+    mesh, tags = read_mesh_xdmf(target, ["cell_tags", "facet_tags", "grain_ids"], SELF)
+    assert 1 < len(np.unique(tags["grain_ids"].values)) <= report["gmsh"]["grains"]
     box = 8e-6
     solid = _measure(mesh, tags["cell_tags"], "dx", 1) / box**3
     synth = json.loads((synth_folder / "synth.json").read_text())
@@ -77,6 +81,9 @@ def test_conforming_mesh_of_a_synth_volume(synth_folder, tmp_path):
             0.8 * box**2 < _measure(mesh, tags["facet_tags"], "ds", marker) <= box**2 * (1 + 1e-9)
         )
     assert _measure(mesh, tags["facet_tags"], "ds", 7) > 0
+    grain_boundaries = ufl.Measure("dS", domain=mesh, subdomain_data=tags["facet_tags"])(8)
+    one = dolfinx.fem.Constant(mesh, 1.0)
+    assert dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * grain_boundaries)) > box**2
 
 
 def test_voxel_mesh_of_a_synth_json_has_grain_ids(synth_folder, tmp_path):

@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="conforming: element size in the bulk (default two voxels)")  # fmt: skip
     parser.add_argument("--refine-pores", metavar="F", type=float, default=2.0,
                         help="conforming: element size on pore walls = H / F (default 2)")  # fmt: skip
+    parser.add_argument("--grains", action="store_true",
+                        help="conforming: also split the solid into the synth's Voronoi grains "
+                        "(facet tag 8 on grain boundaries, cell tags grain_ids)")  # fmt: skip
     parser.add_argument("--geometry-order", type=int, choices=(1, 2), default=1,
                         help="conforming: 2 = curved 10-node tetrahedra (default 1)")  # fmt: skip
     parser.epilog += (". --out DIR writes DIR/mesh.xdmf (+ .h5) and DIR/mesh.json; "
@@ -134,13 +137,14 @@ def _conforming_mesh(args, source: Path, synth_report: dict | None, comm):
                          "(conforming meshes of segmented label volumes are not implemented)")  # fmt: skip
     if args.voxel_size is not None:
         raise InputError("--voxel-size", "does not apply to a synth.json (it records its own)")
-    geometry = load_synth_geometry(source)  # on every rank, so a bad file stops them all
+    geometry = load_synth_geometry(source, args.grains)  # on every rank: a bad file stops all
     cm = build_conforming_mesh(geometry, args.size_um, args.refine_pores,
                                geometry_order=args.geometry_order, comm=comm)  # fmt: skip
     report = {"cells": cm.num_cells, "cell_type": "tetrahedron",
               "geometry_order": args.geometry_order, "quality": cm.quality.to_json(),
               "gmsh": cm.info, "box_um": (cm.box_m * 1e6).tolist()}  # fmt: skip
-    return cm.mesh, [cm.cell_tags, cm.facet_tags], report
+    tags = [cm.cell_tags, cm.facet_tags] + ([cm.grain_tags] if cm.grain_tags else [])
+    return cm.mesh, tags, report
 
 
 def run(args: argparse.Namespace) -> int:
@@ -148,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
     from meso.atomic import write_json
     from meso.cli.common import progress_bar
-    from meso.conforming_mesh import PORE_SURFACE_MARKER
+    from meso.conforming_mesh import GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER
     from meso.mesh_io import write_mesh_xdmf
     from meso.microstructure import DEFAULT_PHASES
     from meso.voxel_mesh import FACE_MARKERS
@@ -180,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
         "facet_markers": {
             **{f"{axis}_{side}": v for (axis, side), v in FACE_MARKERS.items()},
             "pore_surface": PORE_SURFACE_MARKER,
+            "grain_boundary": GRAIN_BOUNDARY_MARKER,
         },
         **report,
         "ranks": comm.size,
