@@ -5,26 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from mpi4py import MPI
-from tqdm import tqdm
-
 from meso.atomic import write_csv, write_json
-from meso.cli.common import add_volume_arguments, load_volume, output_dir
-from meso.conduction import conduct
-from meso.errors import InputError
+from meso.cli.common import (
+    add_solver_arguments,
+    add_volume_arguments,
+    load_volume,
+    output_dir,
+    parse_axes,
+    progress_bar,
+)
 from meso.materials import load_materials
-from meso.microstructure import AXES, axis_index
-
-
-def parse_axes(text: str) -> list[str]:
-    """ "x,z" -> ["x", "z"]; InputError naming --axes otherwise."""
-    try:
-        axes = [AXES[axis_index(part.strip())] for part in text.split(",") if part.strip()]
-    except InputError:
-        raise InputError("--axes", f"expected a comma list of x, y, z; got {text!r}") from None
-    if not axes or len(set(axes)) != len(axes):
-        raise InputError("--axes", f"expected distinct axes from x, y, z; got {text!r}")
-    return axes
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,8 +30,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         epilog="example: meso conduct vol.npz --axes x,y,z --method both --out results",
     )
     add_volume_arguments(parser)
-    parser.add_argument("--axes", default="x,y,z", help="axes to solve along (default x,y,z)")
-    parser.add_argument("--materials", metavar="FILE", help="materials TOML (default: LLZO)")
+    add_solver_arguments(parser)
     parser.add_argument(
         "--method",
         choices=["fv", "fe", "both"],
@@ -49,16 +38,16 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="fv: cell-centred finite volumes (TauFactor's scheme); fe: Q1 finite elements; "
         "both: report both and their difference (default fv)",
     )
-    parser.add_argument(
-        "--fields",
-        action="store_true",
-        help="also write potential and current density (XDMF) and a mid-plane PNG per solve",
-    )
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    # DOLFINx and MPI are imported here, not at module level, to keep `meso --help` fast
+    from mpi4py import MPI
+
+    from meso.conduction import conduct
+
     comm = MPI.COMM_WORLD
     axes = parse_axes(args.axes)
     m = load_volume(args)
@@ -67,9 +56,7 @@ def run(args: argparse.Namespace) -> int:
     out = output_dir(args, "conduct-out", (args.volume,)) if comm.rank == 0 else None
     out = comm.bcast(out, root=0)
     steps = len(axes) * (2 if args.method == "both" else 1)
-    with tqdm(
-        total=steps, desc="conduct", unit="solve", disable=args.quiet or comm.rank != 0
-    ) as bar:
+    with progress_bar(args, steps, "conduct", comm.rank) as bar:
         result = conduct(
             m,
             axes=axes,
