@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import dolfinx.fem
 import dolfinx.fem.petsc
-import dolfinx.io
 import numpy as np
 import ufl
 from petsc4py import PETSc
 
 from meso.atomic import atomic_path
 from meso.dolfinx_compat import cell_dofs, function_space
+from meso.fields_output import write_xdmf
 from meso.microstructure import AXES, axis_index
 from meso.voxel_mesh import VoxelMesh, electrode_facet_tags
 
@@ -55,33 +52,6 @@ def current_density(
     J.x.scatter_forward()
     vector.destroy()
     return J
-
-
-def write_xdmf(vm: VoxelMesh, functions: list[dolfinx.fem.Function], target: Path) -> Path:
-    """Write the mesh and `functions` to `target` (.xdmf with its .h5 beside it) atomically:
-    both files are written in a temporary folder and moved into place by rank 0."""
-    comm = vm.comm
-    target = Path(target)
-    tmp = None
-    if comm.rank == 0:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=".fields-", dir=target.parent)
-    tmp = Path(comm.bcast(tmp, root=0))
-    try:
-        with dolfinx.io.XDMFFile(comm, str(tmp / target.name), "w") as xdmf:
-            xdmf.write_mesh(vm.mesh)
-            for f in functions:
-                xdmf.write_function(f)
-        comm.barrier()
-        if comm.rank == 0:  # the .xdmf names its .h5 relatively: move the data first
-            h5 = target.with_suffix(".h5")
-            os.replace(tmp / h5.name, h5)
-            os.replace(tmp / target.name, target)
-    finally:
-        comm.barrier()
-        if comm.rank == 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 def plot_midplanes(magnitude: np.ndarray, axis: str | int, target: Path, title: str) -> Path:
@@ -126,7 +96,7 @@ def write_conduction_fields(
     name = f"{AXES[axis_index(axis)]}_{method}"
     potential.name = "potential_V"
     J = current_density(vm, sigma, potential, axis)
-    xdmf = write_xdmf(vm, [potential, J], Path(folder) / f"conduction_{name}.xdmf")
+    xdmf = write_xdmf(Path(folder) / f"conduction_{name}.xdmf", vm.mesh, [potential, J], vm.comm)
     magnitude = np.linalg.norm(J.x.array.reshape(-1, 3), axis=1)
     cell_to_dof = cell_dofs(J.function_space)[: vm.num_owned_cells, 0]
     voxels = vm.gather_cell_values(magnitude[cell_to_dof])
