@@ -6,11 +6,13 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import dolfinx.mesh
 import numpy as np
 from mpi4py import MPI
 
+from meso import mesh_cache
 from meso.dolfinx_compat import gmsh_model_to_mesh
 from meso.errors import InputError
 from meso.gmsh_geometry import (
@@ -142,6 +144,7 @@ def build_conforming_mesh(
     elements_per_circle: int = 12,
     geometry_order: int = 1,
     comm: MPI.Comm = MPI.COMM_WORLD,
+    cache_dir: str | Path | None = None,
 ) -> ConformingMesh:
     """Mesh `geometry` with gmsh on rank 0, check element quality and distribute it with DOLFINx.
 
@@ -159,6 +162,9 @@ def build_conforming_mesh(
         2: quadratic (10-node) tetrahedra that follow the curved pore walls; pair it with
         degree-2 elements so the geometry error (O(h^2) for flat facets) does not dominate.
     comm : MPI communicator
+    cache_dir : folder, optional
+        Keep the gmsh mesh there under a hash of the geometry and parameters
+        (``meso.mesh_cache``) and reuse it when the same mesh is asked for again.
 
     Returns
     -------
@@ -200,8 +206,19 @@ def build_conforming_mesh(
     with gmsh_session() if comm.rank == 0 else _nothing() as gmsh:
         if comm.rank == 0:
             try:
-                info = build_gmsh_model(gmsh, geometry, size_um, refine_pores,
-                                        elements_per_circle, geometry_order)  # fmt: skip
+                parameters = dict(size_um=size_um, refine_pores=refine_pores,
+                                  elements_per_circle=elements_per_circle,
+                                  geometry_order=geometry_order)  # fmt: skip
+                key = mesh_cache.cache_key(geometry, parameters) if cache_dir else None
+                info = mesh_cache.load_cached(gmsh, cache_dir, key) if key else None
+                hit = info is not None
+                if not hit:
+                    info = build_gmsh_model(gmsh, geometry, size_um, refine_pores,
+                                            elements_per_circle, geometry_order)  # fmt: skip
+                    info.update(parameters)
+                    if key:
+                        mesh_cache.store(gmsh, cache_dir, key, info)
+                info["cache"] = None if key is None else ("hit" if hit else "miss")
                 points, cells = _gmsh_tetrahedra(gmsh, geometry_order)
                 if len(cells) == 0:
                     raise InputError(geometry.source, "gmsh produced no tetrahedra")
@@ -213,10 +230,7 @@ def build_conforming_mesh(
                         f"{quality.min_scaled_jacobian:.3g}, min gamma {quality.min_gamma:.3g}); "
                         "pores nearly touching each other or the box faces? try a smaller size",
                     )
-                info.update(size_um=size_um, refine_pores=refine_pores,
-                            elements_per_circle=elements_per_circle,
-                            geometry_order=geometry_order,
-                            num_vertices=len(points), gmsh_seconds=time.perf_counter() - start)  # fmt: skip
+                info.update(num_vertices=len(points), gmsh_seconds=time.perf_counter() - start)
                 report = (info, quality)
             except InputError as exc:
                 failure = (exc.source, exc.problem)

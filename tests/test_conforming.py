@@ -184,3 +184,21 @@ def test_convergence_study_fits_slopes_and_writes_png(tmp_path):
     assert orders == pytest.approx({"a": 2 / 3, "b": 1 / 3}, rel=1e-9)
     png = plot(rows, orders, tmp_path / "convergence.png", POROSITY)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cached_mesh_is_reused_and_keyed_on_its_parameters(tmp_path):
+    """The second request for the same mesh reads the stored msh (same cells, same M); a
+    different size is a different entry."""
+    first = build_conforming_mesh(_sphere_cell(), 0.3, comm=SELF, cache_dir=tmp_path)
+    again = build_conforming_mesh(_sphere_cell(), 0.3, comm=SELF, cache_dir=tmp_path)
+    other = build_conforming_mesh(_sphere_cell(), 0.25, comm=SELF, cache_dir=tmp_path)
+    assert (first.info["cache"], again.info["cache"], other.info["cache"]) == (
+        "miss",
+        "hit",
+        "miss",
+    )
+    assert again.num_cells == first.num_cells != other.num_cells
+    assert len(list(tmp_path.glob("*.msh"))) == 2
+    m_first = conduct_conforming(first, ["x"]).factor("x")
+    assert conduct_conforming(again, ["x"]).factor("x") == pytest.approx(m_first, rel=1e-12)
+    assert np.array_equal(np.sort(again.facet_tags.values), np.sort(first.facet_tags.values))

@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--grains", action="store_true",
                         help="conforming: also split the solid into the synth's Voronoi grains "
                         "(facet tag 8 on grain boundaries, cell tags grain_ids)")  # fmt: skip
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="conforming: keep gmsh meshes there, keyed by a hash of geometry "
+                        "and sizes, and reuse them")  # fmt: skip
     parser.add_argument("--geometry-order", type=int, choices=(1, 2), default=1,
                         help="conforming: 2 = curved 10-node tetrahedra (default 1)")  # fmt: skip
     parser.epilog += (". --out DIR writes DIR/mesh.xdmf (+ .h5) and DIR/mesh.json; "
@@ -139,7 +142,8 @@ def _conforming_mesh(args, source: Path, synth_report: dict | None, comm):
         raise InputError("--voxel-size", "does not apply to a synth.json (it records its own)")
     geometry = load_synth_geometry(source, args.grains)  # on every rank: a bad file stops all
     cm = build_conforming_mesh(geometry, args.size_um, args.refine_pores,
-                               geometry_order=args.geometry_order, comm=comm)  # fmt: skip
+                               geometry_order=args.geometry_order, comm=comm,
+                               cache_dir=args.cache_dir)  # fmt: skip
     report = {"cells": cm.num_cells, "cell_type": "tetrahedron",
               "geometry_order": args.geometry_order, "quality": cm.quality.to_json(),
               "gmsh": cm.info, "box_um": (cm.box_m * 1e6).tolist()}  # fmt: skip
