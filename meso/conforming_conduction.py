@@ -101,6 +101,7 @@ def conduct_conforming(
     voxel_size_um: float | None = None,
     solver_options: dict[str, Any] | None = None,
     progress: Any = None,
+    grain_boundary_asr_ohm_m2: float | None = None,
 ) -> ConductionResult:
     """Microstructure factors M = sigma_eff / sigma_grain on a conforming mesh.
 
@@ -114,11 +115,14 @@ def conduct_conforming(
         The voxel size of the volume the geometry belongs to; sets ``shape`` in the result.
     solver_options : PETSc options replacing ``meso.solver_options.CG_BOOMERAMG``.
     progress : tqdm-like object with ``update()``, optional (one step per axis).
+    grain_boundary_asr_ohm_m2 : float, optional
+        Treat the grain-boundary facets of `cm` as zero-thickness interfaces of this
+        area-specific resistance (``meso.interface_conduction``, DG of `degree`, method "dg1"/"dg2").
 
     Returns
     -------
     ConductionResult
-        The same document as ``meso.conduction.conduct`` with method "p1" or "p2".
+        The same document as ``meso.conduction.conduct`` with method "p1"/"p2" (or "dg1"/"dg2").
 
     Examples
     --------
@@ -135,7 +139,8 @@ def conduct_conforming(
     if not sigma_grain:
         raise InputError(materials.source, "the grain phase needs a positive conductivity")
     axes = [AXES[axis_index(a)] for a in axes]
-    method = f"p{degree}"
+    with_interfaces = grain_boundary_asr_ohm_m2 is not None
+    method = f"dg{degree}" if with_interfaces else f"p{degree}"
     box = cm.box_m
     eps = solid_volume_m3(cm) / float(np.prod(box))
     h = voxel_size_um or float(box.min()) * 1e6
@@ -151,6 +156,16 @@ def conduct_conforming(
         a = axis_index(axis)
         area = float(np.prod(np.delete(box, a)))
         t0 = time.perf_counter()
+        if with_interfaces:
+            from meso.interface_conduction import solve_axis_with_interfaces
+
+            entry = solve_axis_with_interfaces(cm, axis, sigma_grain, grain_boundary_asr_ohm_m2,
+                                               degree, solver_options)  # fmt: skip
+            entry.tortuosity_factor = eps / entry.M if entry.M else None
+            result.axes[axis] = {method: entry}
+            if progress is not None:
+                progress.update()
+            continue
         uh, current, iterations, reason = solve_axis(cm, axis, sigma_grain, degree, solver_options)
         converged = reason > 0
         sigma_eff = current * box[a] / area if converged else None

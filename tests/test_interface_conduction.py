@@ -100,3 +100,17 @@ def test_voxel_layers_only_approach_the_laminate_that_interfaces_give_exactly(gr
     assert errors[0] > 2 * errors[1] > 0.02  # converging with resolution, but slowly
     exact = solve_axis_with_interfaces(grains, "x", SIGMA, ASR).M
     assert abs(exact / reference - 1) < 1e-6
+
+
+def test_conduct_conforming_with_interfaces_gives_the_conduction_document(grains):
+    from meso.materials import parse_materials
+
+    materials = parse_materials(f"[phases.grain]\nlabel = 1\nsigma_S_per_m = {SIGMA}\n")
+    result = conduct_conforming(grains, ["y", "z"], materials=materials,
+                                grain_boundary_asr_ohm_m2=ASR)  # fmt: skip
+    document = result.to_json()
+    assert document["method"] == "dg1" and document["conducting_fraction"] == pytest.approx(1.0)
+    reference = cubic_grains_with_interfaces(2, GRAIN_M, SIGMA, ASR)
+    for axis in "yz":
+        assert document["axes"][axis]["M"] == pytest.approx(reference, rel=1e-6)
+        assert document["axes"][axis]["tortuosity_factor"] == pytest.approx(1 / reference, rel=1e-6)
