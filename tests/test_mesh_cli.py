@@ -103,6 +103,7 @@ def test_voxel_mesh_of_a_synth_json_has_grain_ids(synth_folder, tmp_path):
         (["BROKEN_JSON", "--kind", "conforming"], "not a readable synth.json"),
         (["NO_GEOMETRY", "--kind", "conforming"], "synth_geometry.npz: missing"),
         (["ALL_PORE"], "all pore"),
+        (["VOL", "--grains"], "--grains: applies to --kind conforming only"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, meso_exe, arguments, message):

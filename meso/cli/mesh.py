@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--kind", choices=KINDS, default="voxel", help="default voxel")
     parser.add_argument("--size-um", metavar="H", type=float, default=None,
                         help="conforming: element size in the bulk (default two voxels)")  # fmt: skip
-    parser.add_argument("--refine-pores", metavar="F", type=float, default=2.0,
+    parser.add_argument("--refine-pores", metavar="F", type=float, default=None,
                         help="conforming: element size on pore walls = H / F (default 2)")  # fmt: skip
     parser.add_argument("--grains", action="store_true",
                         help="conforming: also split the solid into the synth's Voronoi grains "
@@ -141,7 +141,8 @@ def _conforming_mesh(args, source: Path, synth_report: dict | None, comm):
     if args.voxel_size is not None:
         raise InputError("--voxel-size", "does not apply to a synth.json (it records its own)")
     geometry = load_synth_geometry(source, args.grains)  # on every rank: a bad file stops all
-    cm = build_conforming_mesh(geometry, args.size_um, args.refine_pores,
+    refine = 2.0 if args.refine_pores is None else args.refine_pores
+    cm = build_conforming_mesh(geometry, args.size_um, refine,
                                geometry_order=args.geometry_order, comm=comm,
                                cache_dir=args.cache_dir)  # fmt: skip
     report = {"cells": cm.num_cells, "cell_type": "tetrahedron",
@@ -166,6 +167,13 @@ def run(args: argparse.Namespace) -> int:
     source = Path(args.source)
     if not source.exists():
         raise InputError(source, "no such file")
+    if args.kind == "voxel":
+        conforming_only = {"--size-um": args.size_um, "--refine-pores": args.refine_pores,
+                           "--grains": args.grains or None, "--cache-dir": args.cache_dir,
+                           "--geometry-order": None if args.geometry_order == 1 else 2}  # fmt: skip
+        for option, value in conforming_only.items():
+            if value is not None:
+                raise InputError(option, "applies to --kind conforming only")
     synth_report = _read_synth_json(source)
     xdmf, report_path = _targets(args.out)
     if xdmf.resolve() == source.resolve():
