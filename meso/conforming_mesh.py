@@ -228,7 +228,8 @@ def build_conforming_mesh(
                         geometry.source,
                         f"{quality.num_bad} inverted or degenerate elements (min scaled Jacobian "
                         f"{quality.min_scaled_jacobian:.3g}, min gamma {quality.min_gamma:.3g}); "
-                        "pores nearly touching each other or the box faces? try a smaller size",
+                        "pores that nearly touch each other or a box face leave slivers; "
+                        "separate or merge them, or mesh finer",
                     )
                 info.update(num_vertices=len(points), gmsh_seconds=time.perf_counter() - start)
                 report = (info, quality)

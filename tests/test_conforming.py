@@ -125,6 +125,11 @@ def test_synthetic_pores_mesh_with_the_volume_porosity():
         (PoreGeometry.spheres((1, 1, 1), [[0.5, 0.5, 0.5]], [1.0]), {}, "no solid is left"),
         (PoreGeometry.spheres((1, 1, 1), [[0.5, 0.5, 0.5]], [0.2]), {"size_um": 0}, "size_um"),
         (PoreGeometry.spheres((1, 1, 1), [], []), {"refine_pores": 0.5}, "refine_pores"),
+        (  # a 1e-7 um gap between two pores: slivers no element size resolves
+            PoreGeometry.spheres((2, 1, 1), [[0.6, 0.5, 0.5], [1.4000001, 0.5, 0.5]], [0.4] * 2),
+            {"size_um": 0.2},
+            "inverted or degenerate elements",
+        ),
     ],
 )
 def test_bad_geometry_or_sizes_are_input_errors(geometry, kwargs, message):
