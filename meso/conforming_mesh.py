@@ -150,8 +150,8 @@ def build_conforming_mesh(
 
     Parameters
     ----------
-    geometry : PoreGeometry
-        Box and pores in micrometres (needed on rank 0).
+    geometry : PoreGeometry, or meso.surface_mesh.SegmentedGeometry
+        Box and pores in micrometres, or the solid of a label volume (needed on rank 0).
     size_um : float, optional
         Element size in the bulk; default two voxels, or a tenth of the smallest box edge.
     refine_pores : float
@@ -213,8 +213,13 @@ def build_conforming_mesh(
                 info = mesh_cache.load_cached(gmsh, cache_dir, key) if key else None
                 hit = info is not None
                 if not hit:
-                    info = build_gmsh_model(gmsh, geometry, size_um, refine_pores,
-                                            elements_per_circle, geometry_order)  # fmt: skip
+                    builder = getattr(geometry, "build_gmsh_model", None)  # segmented volumes
+                    if builder is not None:
+                        info = builder(gmsh, size_um, refine_pores, elements_per_circle,
+                                       geometry_order)  # fmt: skip
+                    else:
+                        info = build_gmsh_model(gmsh, geometry, size_um, refine_pores,
+                                                elements_per_circle, geometry_order)  # fmt: skip
                     info.update(parameters)
                     if key:
                         mesh_cache.store(gmsh, cache_dir, key, info)

@@ -9,18 +9,17 @@ from pathlib import Path
 import numpy as np
 
 from meso.atomic import atomic_path, write_json
-from meso.pore_geometry import PoreGeometry
 
 CACHE_FORMAT = 1  # bump when the meshing code changes what a cached mesh would contain
 
 
-def cache_key(geometry: PoreGeometry, parameters: dict) -> str:
-    """SHA-256 of the geometry's arrays, the mesh parameters, the gmsh version and CACHE_FORMAT."""
+def cache_key(geometry, parameters: dict) -> str:
+    """SHA-256 of the geometry's ``cache_arrays()`` (a PoreGeometry or SegmentedGeometry), the
+    mesh parameters, the gmsh version and CACHE_FORMAT."""
     import gmsh
 
     digest = hashlib.sha256()
-    for array in (geometry.box_um, geometry.centres_um, geometry.semi_axes_um,
-                  geometry.grain_grid, geometry.grain_seeds_um, geometry.grain_stretch):  # fmt: skip
+    for array in geometry.cache_arrays():
         data = np.ascontiguousarray(np.asarray(array if array is not None else [], dtype=float))
         digest.update(str(data.shape).encode())
         digest.update(data.tobytes())

@@ -82,6 +82,11 @@ class PoreGeometry:
             if self.grain_grid is not None:
                 raise InputError(self.source, "give grain_grid or grain seeds, not both")
 
+    def cache_arrays(self) -> tuple:
+        """What the mesh depends on (for ``meso.mesh_cache``)."""
+        return (self.box_um, self.centres_um, self.semi_axes_um, self.grain_grid,
+                self.grain_seeds_um, self.grain_stretch)  # fmt: skip
+
     @property
     def has_grains(self) -> bool:
         return self.grain_grid is not None or self.grain_seeds_um is not None

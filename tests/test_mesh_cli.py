@@ -99,7 +99,7 @@ def test_voxel_mesh_of_a_synth_json_has_grain_ids(synth_folder, tmp_path):
     ("arguments", "message"),
     [
         (["missing.npz"], "missing.npz: no such file"),
-        (["VOL", "--kind", "conforming"], "needs the synth.json"),
+        (["VOL", "--kind", "conforming", "--grains"], "--grains: needs the synth.json"),
         (["BROKEN_JSON", "--kind", "conforming"], "not a readable synth.json"),
         (["NO_GEOMETRY", "--kind", "conforming"], "synth_geometry.npz: missing"),
         (["ALL_PORE"], "all pore"),

@@ -18,12 +18,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="voxel or conforming (gmsh) mesh with phase and face tags + quality report",
         description="Mesh the solid of a volume and write it as XDMF (DOLFINx, ParaView) with "
         "cell tags (phase labels: 1 grain, 2 grain boundary, ...) and facet tags (box faces "
-        "1/2 = x min/max, 3/4 = y, 5/6 = z; 7 = pore surfaces), plus mesh.json with the element "
-        "quality. --kind voxel: one hexahedron per solid voxel of VOL (or of the volume of a "
-        "synth.json, then also cell tags grain_ids). --kind conforming: tetrahedra of the box "
-        "minus the exact pore ellipsoids recorded by `meso synth` (give its synth.json; "
-        "synth_geometry.npz must sit beside it), meshed by gmsh (OpenCASCADE) on rank 0 and "
-        "distributed by DOLFINx; inverted or degenerate elements are refused.",
+        "1/2 = x min/max, 3/4 = y, 5/6 = z; 7 = pore surfaces; 8 = grain boundaries), plus "
+        "mesh.json with the element quality. --kind voxel: one hexahedron per solid voxel of VOL "
+        "(or of the volume of a synth.json, then also cell tags grain_ids). --kind conforming: "
+        "tetrahedra made by gmsh on rank 0 and distributed by DOLFINx; from a synth.json the box "
+        "minus the exact pore ellipsoids (OpenCASCADE; synth_geometry.npz must sit beside it; "
+        "--grains adds the Voronoi grains), from a label volume the solid bounded by smoothed "
+        "marching-cubes walls. Inverted or degenerate elements are refused.",
         epilog="example: meso mesh synth-out/synth.json --kind conforming --size-um 2 "
         "--refine-pores 2 --out mesh",
     )
@@ -40,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--grains", action="store_true",
                         help="conforming: also split the solid into the synth's Voronoi grains "
                         "(facet tag 8 on grain boundaries, cell tags grain_ids)")  # fmt: skip
+    parser.add_argument("--smoothing", metavar="VOXELS", type=float, default=None,
+                        help="conforming mesh of a label volume: Gaussian smoothing of the "
+                        "solid before its walls are extracted (default 0.5)")  # fmt: skip
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="conforming: keep gmsh meshes there, keyed by a hash of geometry "
                         "and sizes, and reuse them")  # fmt: skip
@@ -136,8 +140,9 @@ def _conforming_mesh(args, source: Path, synth_report: dict | None, comm):
     from meso.pore_geometry import load_synth_geometry
 
     if synth_report is None:
-        raise InputError(source, "--kind conforming needs the synth.json of a synthetic volume "
-                         "(conforming meshes of segmented label volumes are not implemented)")  # fmt: skip
+        if args.grains:
+            raise InputError("--grains", "needs the synth.json of a synthetic volume")
+        return _segmented_mesh(args, source, comm)
     if args.voxel_size is not None:
         raise InputError("--voxel-size", "does not apply to a synth.json (it records its own)")
     geometry = load_synth_geometry(source, args.grains)  # on every rank: a bad file stops all
@@ -150,6 +155,23 @@ def _conforming_mesh(args, source: Path, synth_report: dict | None, comm):
               "gmsh": cm.info, "box_um": (cm.box_m * 1e6).tolist()}  # fmt: skip
     tags = [cm.cell_tags, cm.facet_tags] + ([cm.grain_tags] if cm.grain_tags else [])
     return cm.mesh, tags, report
+
+
+def _segmented_mesh(args, source: Path, comm):
+    """ConformingMesh of a label volume's solid with smoothed walls, its tags and a report."""
+    from meso.conforming_mesh import build_conforming_mesh
+    from meso.surface_mesh import SegmentedGeometry
+    from meso.volume_io import load
+
+    m = load(source, dataset=args.dataset, voxel_size_um=args.voxel_size)
+    m.require_solid()
+    smoothing = 0.5 if args.smoothing is None else args.smoothing
+    geometry = SegmentedGeometry(m.solid_mask(), m.voxel_size_um, smoothing, str(source))
+    cm = build_conforming_mesh(geometry, args.size_um, comm=comm, cache_dir=args.cache_dir)
+    report = {"cells": cm.num_cells, "cell_type": "tetrahedron", "geometry_order": 1,
+              "quality": cm.quality.to_json(), "gmsh": cm.info, "box_um": (cm.box_m * 1e6).tolist(),
+              "voxel_size_um": m.voxel_size_um, "shape": list(m.shape)}  # fmt: skip
+    return cm.mesh, [cm.cell_tags, cm.facet_tags], report
 
 
 def run(args: argparse.Namespace) -> int:
@@ -170,11 +192,14 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "voxel":
         conforming_only = {"--size-um": args.size_um, "--refine-pores": args.refine_pores,
                            "--grains": args.grains or None, "--cache-dir": args.cache_dir,
+                           "--smoothing": args.smoothing,
                            "--geometry-order": None if args.geometry_order == 1 else 2}  # fmt: skip
         for option, value in conforming_only.items():
             if value is not None:
                 raise InputError(option, "applies to --kind conforming only")
     synth_report = _read_synth_json(source)
+    if synth_report is not None and args.smoothing is not None:
+        raise InputError("--smoothing", "applies to label volumes (a synth.json has exact pores)")
     xdmf, report_path = _targets(args.out)
     if xdmf.resolve() == source.resolve():
         raise InputError(xdmf, "the output would overwrite the input")
