@@ -1,4 +1,4 @@
-"""Error vs DOFs of voxel (fv, fe) and conforming (P1, P2) conduction on one insulating sphere in a cube.
+"""Error vs DOFs of voxel (fv, fe) and conforming (P1, P2, smoothed voxels) conduction: a sphere in a cube.
 
 With insulated side faces the cube is the unit cell of a simple cubic array of spheres, so the
 reference is Rayleigh's value for the array (``rayleigh_cubic_spheres``). Run:
@@ -23,12 +23,15 @@ from meso.conforming_conduction import conduct_conforming
 from meso.conforming_mesh import build_conforming_mesh
 from meso.microstructure import Microstructure
 from meso.pore_geometry import PoreGeometry
+from meso.surface_mesh import SegmentedGeometry
 from validation.conduction_references import rayleigh_cubic_spheres, sphere_cell
 
 VOXELS_PER_CELL = {"quick": (8, 12, 16, 24, 32), "full": (8, 12, 16, 24, 32, 48, 64, 96)}
 ELEMENT_SIZES = {"quick": (0.3, 0.2, 0.15, 0.1), "full": (0.3, 0.2, 0.15, 0.1, 0.07, 0.05)}
 # label, Lagrange degree, geometry order of the tetrahedra
 CONFORMING = (("conforming P1", 1, 1), ("conforming P2 (curved)", 2, 2))
+# the voxel labels meshed with smoothed walls (meso.surface_mesh), P1
+SEGMENTED_VOXELS = {"quick": (12, 16, 24), "full": (12, 16, 24, 32, 48)}
 
 
 def sphere_convergence(porosity: float = 0.2, quick: bool = False) -> list[dict]:
@@ -46,6 +49,15 @@ def sphere_convergence(porosity: float = 0.2, quick: bool = False) -> list[dict]
                          "dofs": entry.dofs, "M": entry.M,
                          "relative_error": (entry.M - reference) / reference,
                          "seconds": time.perf_counter() - t0})  # fmt: skip
+    for n in SEGMENTED_VOXELS[mode]:
+        t0 = time.perf_counter()
+        cm = build_conforming_mesh(SegmentedGeometry(sphere_cell(n, porosity), 1.0 / n),
+                                   size_um=2.0 / n, comm=MPI.COMM_SELF)  # fmt: skip
+        entry = conduct_conforming(cm, ["x"]).axes["x"]["p1"]
+        rows.append({"method": "voxels, smoothed walls P1", "resolution": f"{n} voxels/cell",
+                     "dofs": entry.dofs, "M": entry.M,
+                     "relative_error": (entry.M - reference) / reference,
+                     "seconds": time.perf_counter() - t0})  # fmt: skip
     radius = (3.0 * porosity / (4.0 * math.pi)) ** (1.0 / 3.0)
     geometry = PoreGeometry.spheres((1, 1, 1), [[0.5, 0.5, 0.5]], [radius])
     for size in ELEMENT_SIZES[mode]:
@@ -79,7 +91,7 @@ def plot(rows: list[dict], orders: dict[str, float], path: Path, porosity: float
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.0, 4.5), dpi=120)
-    for method, marker in zip(orders, "osv^", strict=False):
+    for method, marker in zip(orders, "osDv^", strict=False):
         chosen = [r for r in rows if r["method"] == method]
         ax.loglog([r["dofs"] for r in chosen], [abs(r["relative_error"]) for r in chosen],
                   marker=marker, label=f"{method} (log-log slope {-orders[method]:.2f})")  # fmt: skip
