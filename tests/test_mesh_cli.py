@@ -106,7 +106,7 @@ def test_voxel_mesh_of_a_synth_json_has_grain_ids(synth_folder, tmp_path):
         (["VOL", "--grains"], "--grains: applies to --kind conforming only"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_code_2(tmp_path, meso_exe, arguments, message):
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, monkeypatch, arguments, message):
     save(Microstructure(np.ones((4, 4, 4), np.uint8)), tmp_path / "vol.npz")
     save(Microstructure(np.zeros((4, 4, 4), np.uint8)), tmp_path / "pore.npz")
     (tmp_path / "broken.json").write_text("{not json")
@@ -114,12 +114,19 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, meso_exe, arguments, me
                                                      "voxel_size_um": 1.0}))  # fmt: skip
     names = {"VOL": "vol.npz", "BROKEN_JSON": "broken.json", "NO_GEOMETRY": "synth.json",
              "ALL_PORE": "pore.npz"}  # fmt: skip
-    arguments = [names.get(a, a) for a in arguments]
-    run = subprocess.run([*meso_exe, "mesh", *arguments, "--out", "out"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert run.returncode == 2, run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], run.stderr
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    code = main(["mesh", *[names.get(a, a) for a in arguments], "--out", "out"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_console_script_exits_with_code_2_on_bad_input(tmp_path, meso_exe):
+    run = subprocess.run([*meso_exe, "mesh", "missing.npz", "--kind", "conforming"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.strip() == "meso mesh: error: missing.npz: no such file"
 
 
 def test_conforming_conduction_of_a_synth_json_agrees_with_voxels(synth_folder):
