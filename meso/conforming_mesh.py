@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -24,8 +23,6 @@ from meso.gmsh_geometry import (
 from meso.microstructure import axis_index
 from meso.pore_geometry import PoreGeometry
 from meso.voxel_mesh import FACE_MARKERS, face_marker
-
-LOG = logging.getLogger(__name__)
 
 # Elements refused by the quality check: inverted or flat (scaled Jacobian <= this), or so
 # distorted that the stiffness matrix is badly conditioned (radius ratio gamma below this).
