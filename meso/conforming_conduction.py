@@ -192,29 +192,41 @@ def conduct_conforming(
     return result
 
 
-def conduct_synth_conforming(
-    synth_json: str | Path,
+def conduct_file_conforming(
+    path: str | Path,
     axes: tuple[str, ...] | list[str] = AXES,
     degree: int = 1,
     size_um: float | None = None,
-    refine_pores: float = 2.0,
-    geometry_order: int = 1,
     materials: Materials | None = None,
     comm: MPI.Comm = MPI.COMM_WORLD,
     progress: Any = None,
+    smoothing_voxels: float = 0.5,
+    dataset: str | None = None,
+    voxel_size_um: float | None = None,
 ) -> tuple[ConductionResult, ConformingMesh]:
-    """Conforming-mesh conduction of a `meso synth` result (what ``meso conduct --mesh
-    conforming`` runs): its pores meshed by gmsh, then ``conduct_conforming``.
+    """Conforming-mesh conduction of a file (what ``meso conduct --mesh conforming`` would run).
 
-    Grains and their boundaries are not part of this geometry (pores only): compare it with a
-    voxel solve in which the boundary phase conducts like the grain.
+    A `meso synth` synth.json: its exact pore ellipsoids are cut from the box by gmsh. A label
+    volume: its solid with smoothed marching-cubes walls (``meso.surface_mesh``). Either way the
+    solid is one phase of grain conductivity (grains and boundaries are not meshed here: compare
+    with a voxel solve in which the boundary phase conducts like the grain).
     """
     from meso.conforming_mesh import build_conforming_mesh
     from meso.pore_geometry import load_synth_geometry
 
-    geometry = load_synth_geometry(synth_json)
-    cm = build_conforming_mesh(geometry, size_um, refine_pores, geometry_order=geometry_order,
-                               comm=comm)  # fmt: skip
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        if dataset is not None or voxel_size_um is not None:
+            raise InputError(path, "a synth.json records its own geometry and voxel size")
+        geometry = load_synth_geometry(path)
+    else:
+        from meso.surface_mesh import SegmentedGeometry
+        from meso.volume_io import load
+
+        m = load(path, dataset=dataset, voxel_size_um=voxel_size_um)
+        m.require_solid()
+        geometry = SegmentedGeometry(m.solid_mask(), m.voxel_size_um, smoothing_voxels, str(path))
+    cm = build_conforming_mesh(geometry, size_um, comm=comm)
     result = conduct_conforming(cm, axes, degree, materials, geometry.voxel_size_um,
                                 progress=progress)  # fmt: skip
     return result, cm
@@ -223,7 +235,7 @@ def conduct_synth_conforming(
 __all__ = [
     "CG_BOOMERAMG",
     "conduct_conforming",
-    "conduct_synth_conforming",
+    "conduct_file_conforming",
     "solid_volume_m3",
     "solve_axis",
 ]

@@ -130,10 +130,10 @@ def test_console_script_exits_with_code_2_on_bad_input(tmp_path, meso_exe):
 
 
 def test_conforming_conduction_of_a_synth_json_agrees_with_voxels(synth_folder):
-    """The same pores meshed conformingly: porosity and M within the staircase error (~2 %)
-    of the voxel fe solve of the volume (grain boundaries conduct like grains in both)."""
+    """The same pores meshed conformingly from the exact ellipsoids: porosity and M within the
+    staircase error (~2 %) of the voxel fe solve (grain boundaries conduct like grains)."""
     from meso.conduction import conduct
-    from meso.conforming_conduction import conduct_synth_conforming
+    from meso.conforming_conduction import conduct_file_conforming
     from meso.materials import parse_materials
     from meso.volume_io import load
 
@@ -141,10 +141,22 @@ def test_conforming_conduction_of_a_synth_json_agrees_with_voxels(synth_folder):
         "[phases.pore]\nlabel = 0\nvoid = true\n[phases.grain]\nlabel = 1\nsigma_S_per_m = 1\n"
         "[phases.grain_boundary]\nlabel = 2\nsigma_S_per_m = 1\n"
     )
-    result, cm = conduct_synth_conforming(synth_folder / "synth.json", ["z"], size_um=1.0,
-                                          materials=uniform, comm=SELF)  # fmt: skip
     voxel = conduct(load(synth_folder / "synth.npz"), ["z"], "fe", uniform, comm=SELF)
+    result, cm = conduct_file_conforming(synth_folder / "synth.json", ["z"], size_um=1.0,
+                                         materials=uniform, comm=SELF)  # fmt: skip
     assert result.shape == (16, 16, 16) and result.method == "p1"
     assert result.conducting_fraction == pytest.approx(voxel.conducting_fraction, abs=0.01)
     assert result.factor("z") == pytest.approx(voxel.factor("z"), rel=0.03)
     assert cm.quality.num_bad == 0
+
+
+def test_conforming_conduction_of_a_label_volume_file(tmp_path):
+    """A label volume goes the smoothed-wall route: the 16-voxel sphere cell within 1 % of
+    Rayleigh's value."""
+    from meso.conforming_conduction import conduct_file_conforming
+    from validation.conduction_references import rayleigh_cubic_spheres, sphere_cell
+
+    save(Microstructure(sphere_cell(16, 0.2), voxel_size_um=0.25), tmp_path / "cell.npz")
+    result, cm = conduct_file_conforming(tmp_path / "cell.npz", ["y"], size_um=0.5, comm=SELF)
+    assert cm.info["cavities"] == 1 and result.shape == (16, 16, 16)
+    assert result.factor("y") == pytest.approx(rayleigh_cubic_spheres(0.2), rel=0.01)
