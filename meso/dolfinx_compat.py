@@ -92,7 +92,10 @@ def gmsh_model_to_mesh(model, comm, rank: int = 0, gdim: int = 3):
     """(mesh, cell_tags, facet_tags) from the gmsh model held on `rank` (DOLFINx's gmshio;
     physical groups become the tags), cells ghosted across shared facets (interior-facet
     integrals need it in parallel). 0.5-0.9 return a tuple, 0.10+ a MeshData."""
-    from dolfinx.io import gmshio
+    try:
+        from dolfinx.io import gmshio
+    except ImportError:  # 0.10 renamed the module
+        from dolfinx.io import gmsh as gmshio
 
     if NEW_API:  # 0.5 ghosts shared facets by default; later versions take a partitioner
         partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet)
