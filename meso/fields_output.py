@@ -12,8 +12,11 @@ import numpy as np
 from mpi4py import MPI
 
 
-def write_xdmf(path: str | os.PathLike, mesh, functions: Sequence, comm: MPI.Comm) -> Path:
-    """Write `mesh` and `functions` to PATH.xdmf (+ its .h5), replacing both at once.
+def write_xdmf(
+    path: str | os.PathLike, mesh, functions: Sequence, comm: MPI.Comm, tags: Sequence = ()
+) -> Path:
+    """Write `mesh`, `functions` and MeshTags `tags` to PATH.xdmf (+ its .h5), replacing both
+    at once.
 
     XDMF names its HDF5 file inside the XML, so both are written under their final names in a
     temporary folder beside the target and moved into place only after the writer has closed.
@@ -29,6 +32,12 @@ def write_xdmf(path: str | os.PathLike, mesh, functions: Sequence, comm: MPI.Com
     try:
         with XDMFFile(comm, str(tmpdir / path.name), "w") as xdmf:
             xdmf.write_mesh(mesh)
+            if tags:
+                from meso.dolfinx_compat import write_meshtags
+
+                mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
+                for tag in tags:
+                    write_meshtags(xdmf, tag, mesh)
             for function in functions:
                 xdmf.write_function(function)
         comm.barrier()

@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from mpi4py import MPI
 
-from meso.dolfinx_compat import write_meshtags
 from meso.errors import InputError
+from meso.fields_output import write_xdmf
 
 
 def write_mesh_xdmf(path: str | os.PathLike, mesh, tags: Sequence, comm: MPI.Comm) -> Path:
     """Write `mesh` (named "mesh") and its MeshTags `tags` (each under its ``name``) to
-    PATH.xdmf + PATH.h5, replacing both at once.
-
-    XDMF names its HDF5 file inside the XML, so both are written under their final names in a
-    temporary folder beside the target and moved into place only after the writer has closed.
-    """
-    from dolfinx.io import XDMFFile
-
-    path = Path(path)
-    tmpdir = None
-    if comm.rank == 0:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmpdir = tempfile.mkdtemp(prefix=f".{path.stem}.", dir=path.parent)
-    tmpdir = Path(comm.bcast(tmpdir, root=0))
-    try:
-        mesh.name = "mesh"
-        with XDMFFile(comm, str(tmpdir / path.name), "w") as xdmf:
-            xdmf.write_mesh(mesh)
-            mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
-            for tag in tags:
-                write_meshtags(xdmf, tag, mesh)
-        comm.barrier()
-        if comm.rank == 0:
-            for produced in tmpdir.iterdir():
-                os.replace(produced, path.parent / produced.name)
-    finally:
-        comm.barrier()
-        if comm.rank == 0:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-    return path
+    PATH.xdmf + PATH.h5, replacing both at once (meso.fields_output.write_xdmf)."""
+    mesh.name = "mesh"
+    return write_xdmf(path, mesh, (), comm, tags)
 
 
 def read_mesh_xdmf(path: str | os.PathLike, tag_names: Sequence[str], comm: MPI.Comm):
