@@ -1,42 +1,104 @@
 """Effective Young's modulus factors M_x, M_y, M_z on conforming tetrahedral meshes (P1/P2, DOLFINx).
 
-The same loading as ``meso.elasticity``: along each axis the face normal to it at its start is
-held at zero normal displacement and the opposite face is moved by strain * L, tangential
-motion there is free (weak springs remove the rigid-body modes), every other surface (box
-sides, pore walls) is traction-free. E_eff is the box-averaged axial stress over the strain;
-the effective Poisson ratios follow from the mean displacements of the lateral faces.
+The same loading and result arithmetic as ``meso.elasticity`` (``solve_uniaxial``,
+``uniaxial_result``): along each axis the face normal to it at its start is held at zero normal
+displacement and the opposite face is moved by strain * L, tangential motion there is free
+(weak springs remove the rigid-body modes), every other surface (box sides, pore walls) is
+traction-free. The solid is one phase (the grain's E and nu). Stress concentration is measured
+per tetrahedron: cell-averaged von Mises and hydrostatic stress, volume-weighted percentiles,
+and each cell's distance to the nearest pore wall.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import dolfinx.fem.petsc
 import numpy as np
 import ufl
 from dolfinx import fem
-from mpi4py import MPI
+from mpi4py import MPI  # noqa: F401 (the doctests use it)
 from petsc4py import PETSc
 
-from meso.conforming_mesh import ConformingMesh
-from meso.dolfinx_compat import function_space
-from meso.elasticity import SPRING, ElasticAxisResult
-from meso.elasticity import _rigid_body_modes as rigid_body_modes  # the same GAMG near-nullspace
+from meso.conforming_mesh import PORE_SURFACE_MARKER, ConformingMesh
+from meso.dolfinx_compat import cell_dofs, function_space
+from meso.elasticity import (
+    ElasticAxisResult,
+    ElasticityResult,
+    StressStatistics,
+    cell_stress_statistics,
+    isotropic_stress,
+    solve_uniaxial,
+    uniaxial_result,
+)
 from meso.errors import InputError
+from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, axis_index
-from meso.solver_options import CG_GAMG_ELASTICITY, converged_reason_name, create_ksp
-from meso.voxel_mesh import face_marker
 
 
-def _face_mean(cm: ConformingMesh, value, marker: int) -> float | None:
-    """Mean of `value` over the facets tagged `marker` (None if there are none)."""
-    ds = ufl.Measure("ds", domain=cm.mesh, subdomain_data=cm.facet_tags)
-    comm = cm.mesh.comm
-    one = fem.Constant(cm.mesh, PETSc.ScalarType(1.0))
-    area = comm.allreduce(fem.assemble_scalar(fem.form(one * ds(marker))), op=MPI.SUM)
-    if area <= 0:
+@dataclass
+class ConformingElasticFields:
+    """Fields of one conforming solve (distributed): displacement and DG0 cell averages."""
+
+    axis: str
+    displacement: fem.Function
+    von_mises: fem.Function
+    hydrostatic: fem.Function
+
+
+def _cell_averages(V0, expressions: dict[str, Any]) -> dict[str, fem.Function]:
+    """Cell averages of scalar UFL expressions as DG0 functions (integral over the cell volume)."""
+    w = ufl.TestFunction(V0)
+    one = fem.Constant(V0.mesh, PETSc.ScalarType(1.0))
+    volumes = dolfinx.fem.petsc.assemble_vector(fem.form(one * w * ufl.dx))
+    volumes.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    result = {}
+    for name, expr in expressions.items():
+        vec = dolfinx.fem.petsc.assemble_vector(fem.form(expr * w * ufl.dx))
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        f = fem.Function(V0, name=name)
+        f.x.array[: vec.getLocalSize()] = vec.getArray() / volumes.getArray()
+        f.x.scatter_forward()
+        vec.destroy()
+        result[name] = f
+    result["cell_volume_m3"] = volumes.getArray().copy()
+    volumes.destroy()
+    return result
+
+
+def _pore_wall_points(cm: ConformingMesh) -> np.ndarray:
+    """Midpoints (m) of the pore-wall facets of every rank, gathered on all ranks."""
+    walls = cm.facet_tags.indices[cm.facet_tags.values == PORE_SURFACE_MARKER]
+    local = dolfinx.mesh.compute_midpoints(cm.mesh, cm.mesh.topology.dim - 1, walls)
+    return np.concatenate(cm.mesh.comm.allgather(np.asarray(local).reshape(-1, 3)))
+
+
+def conforming_stress_statistics(
+    cm: ConformingMesh, von_mises: fem.Function, hydrostatic: fem.Function,
+    cell_volumes: np.ndarray, mean_axial_Pa: float,
+) -> StressStatistics | None:
+    """``meso.elasticity``'s StressStatistics over the tetrahedra (on rank 0, None elsewhere):
+    volume-weighted 99th percentile, distance = cell midpoint to the nearest pore-wall facet
+    midpoint (within about one wall element of the true distance)."""
+    from scipy.spatial import cKDTree
+
+    mesh = cm.mesh
+    owned = mesh.topology.index_map(mesh.topology.dim).size_local
+    dofs = cell_dofs(von_mises.function_space)[:owned, 0]
+    midpoints = dolfinx.mesh.compute_midpoints(mesh, mesh.topology.dim,
+                                               np.arange(owned, dtype=np.int32))  # fmt: skip
+    walls = _pore_wall_points(cm)
+    distance = cKDTree(walls).query(midpoints)[0] * 1e6 if len(walls) else None
+    local = (von_mises.x.array[dofs], hydrostatic.x.array[dofs], cell_volumes[dofs], distance)
+    gathered = mesh.comm.gather(local, root=0)
+    if mesh.comm.rank != 0:
         return None
-    return comm.allreduce(fem.assemble_scalar(fem.form(value * ds(marker))), op=MPI.SUM) / area
+    vm_values, hydro, weights = (np.concatenate([g[i] for g in gathered]) for i in range(3))
+    distances = None if distance is None else np.concatenate([g[3] for g in gathered])
+    return cell_stress_statistics(vm_values, hydro, mean_axial_Pa, distances, weights)
 
 
 def solve_axis_elastic(
@@ -47,12 +109,14 @@ def solve_axis_elastic(
     strain: float = 1e-3,
     degree: int = 1,
     solver_options: dict[str, Any] | None = None,
-) -> ElasticAxisResult:
+    with_stress: bool = False,
+) -> ElasticAxisResult | tuple[ElasticAxisResult, ConformingElasticFields | None]:
     """Uniaxial loading of the meshed solid along `axis` with Lagrange elements of `degree`.
 
     Returns
     -------
-    ElasticAxisResult with M = E_eff / E_Pa (None when the solve did not converge).
+    ElasticAxisResult with M = E_eff / E_Pa (None when the solve did not converge); with
+    `with_stress`, (result with ``stress`` statistics on rank 0, fields) instead.
 
     Examples
     --------
@@ -68,69 +132,27 @@ def solve_axis_elastic(
     if not np.isfinite(strain) or strain == 0 or abs(strain) > 0.1:
         raise InputError("strain", f"must be a small non-zero strain (|e| <= 0.1), got {strain}")
     a = axis_index(axis)
-    mesh = cm.mesh
-    V = function_space(mesh, "Lagrange", degree, (3,))
-    mu = E_Pa / (2 * (1 + nu))
-    lmbda = E_Pa * nu / ((1 + nu) * (1 - 2 * nu))
-
-    def stress(w):
-        eps = ufl.sym(ufl.grad(w))
-        return 2 * mu * eps + lmbda * ufl.tr(eps) * ufl.Identity(3)
-
-    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
-    length = cm.box_length_m(a)
-    k = fem.Constant(mesh, PETSc.ScalarType(SPRING * E_Pa / length))
-    ds = ufl.Measure("ds", domain=mesh, subdomain_data=cm.facet_tags)
-    loaded = (face_marker(a, "min"), face_marker(a, "max"))
-    lateral = [b for b in range(3) if b != a]
-    form = ufl.inner(stress(u), ufl.sym(ufl.grad(v))) * ufl.dx
-    form += sum(k * u[b] * v[b] for b in lateral) * ds(loaded)
-    zero = fem.Constant(mesh, PETSc.ScalarType((0.0, 0.0, 0.0)))
-    rhs = ufl.inner(zero, v) * ufl.dx
-    fdim = mesh.topology.dim - 1
-    Va = V.sub(a)
-    bcs = []
-    for side, value in (("min", 0.0), ("max", strain * length)):
-        facets = cm.facet_tags.indices[cm.facet_tags.values == face_marker(a, side)]
-        dofs = fem.locate_dofs_topological(Va, fdim, facets)
-        bcs.append(fem.dirichletbc(PETSc.ScalarType(value), dofs, Va))
-    a_form, L_form = fem.form(form), fem.form(rhs)
-    A = dolfinx.fem.petsc.assemble_matrix(a_form, bcs=bcs)
-    A.assemble()
-    A.setNearNullSpace(rigid_body_modes(V, A))
-    b = dolfinx.fem.petsc.assemble_vector(L_form)
-    dolfinx.fem.petsc.apply_lifting(b, [a_form], bcs=[bcs])
-    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-    dolfinx.fem.petsc.set_bc(b, bcs)
-    ksp = create_ksp(A, f"meso_conforming_elastic_{AXES[a]}_",
-                     solver_options or CG_GAMG_ELASTICITY)  # fmt: skip
-    x = b.duplicate()
-    ksp.solve(b, x)
-    reason, iterations = ksp.getConvergedReason(), ksp.getIterationNumber()
-    uh = fem.Function(V, name="displacement")
-    uh.x.array[: x.getLocalSize()] = x.getArray()
-    uh.x.scatter_forward()
-    for obj in (ksp, A, b, x):
-        obj.destroy()
-    dofs = V.dofmap.index_map.size_global * V.dofmap.index_map_bs
-    if reason <= 0:
-        return ElasticAxisResult(M=None, E_eff_Pa=None, nu_eff={AXES[c]: None for c in lateral},
-                                 percolating=True, converged=False, iterations=iterations,
-                                 solver_reason=converged_reason_name(reason), dofs=dofs)  # fmt: skip
-    box_volume = float(np.prod(cm.box_m))
-    axial = mesh.comm.allreduce(fem.assemble_scalar(fem.form(stress(uh)[a, a] * ufl.dx)),
-                                op=MPI.SUM)  # fmt: skip
-    E_eff = axial / box_volume / strain
-    nu_eff: dict[str, float | None] = {}
-    for c in lateral:
-        lo = _face_mean(cm, uh[c], face_marker(c, "min"))
-        hi = _face_mean(cm, uh[c], face_marker(c, "max"))
-        nu_eff[AXES[c]] = (
-            None if lo is None or hi is None else -(hi - lo) / cm.box_length_m(c) / strain
-        )
-    return ElasticAxisResult(M=E_eff / E_Pa, E_eff_Pa=E_eff, nu_eff=nu_eff, percolating=True,
-                             converged=True, iterations=iterations,
-                             solver_reason=converged_reason_name(reason), dofs=dofs)  # fmt: skip
+    V = function_space(cm.mesh, "Lagrange", degree, (3,))
+    sigma = isotropic_stress(E_Pa / (2 * (1 + nu)), E_Pa * nu / ((1 + nu) * (1 - 2 * nu)))
+    uh, iterations, reason = solve_uniaxial(V, cm.facet_tags, a, sigma, ufl.dx, E_Pa, strain,
+                                            cm.box_m, f"meso_conforming_elastic_{AXES[a]}_",
+                                            solver_options)  # fmt: skip
+    s = sigma(uh)
+    result = uniaxial_result(uh, s, a, ufl.dx, cm.facet_tags, cm.box_m, E_Pa, strain,
+                             iterations, reason)  # fmt: skip
+    if not with_stress:
+        return result
+    if not result.converged:
+        return result, None
+    deviator = s - ufl.tr(s) / 3 * ufl.Identity(3)
+    averages = _cell_averages(function_space(cm.mesh, "DG", 0), {
+        "von_mises_Pa": ufl.sqrt(1.5 * ufl.inner(deviator, deviator)),
+        "hydrostatic_Pa": ufl.tr(s) / 3,
+    })  # fmt: skip
+    vm_f, hydro_f = averages["von_mises_Pa"], averages["hydrostatic_Pa"]
+    result.stress = conforming_stress_statistics(cm, vm_f, hydro_f, averages["cell_volume_m3"],
+                                                 result.E_eff_Pa * strain)  # fmt: skip
+    return result, ConformingElasticFields(AXES[a], uh, vm_f, hydro_f)
 
 
 def elastic_conforming(cm: ConformingMesh, axes=AXES, E_Pa: float = 150e9, nu: float = 0.257,
@@ -140,4 +162,53 @@ def elastic_conforming(cm: ConformingMesh, axes=AXES, E_Pa: float = 150e9, nu: f
             for ax in axes}  # fmt: skip
 
 
-__all__ = ["elastic_conforming", "solve_axis_elastic"]
+def elasticity_conforming(
+    cm: ConformingMesh,
+    axes=AXES,
+    materials: Materials | None = None,
+    strain: float = 1e-3,
+    degree: int = 1,
+    voxel_size_um: float | None = None,
+    on_fields: Callable[[ConformingElasticFields], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ElasticityResult:
+    """The elasticity.json document of `meso elastic --mesh conforming`: M, E_eff, nu_eff and
+    stress statistics along each axis, the solid with the grain's E and nu."""
+    start = time.perf_counter()
+    materials = materials or load_materials()
+    grain = materials.grain
+    if grain.E_Pa is None or grain.nu is None:
+        raise InputError(materials.source, "the grain phase has no E_Pa and nu")
+    from meso.conforming_conduction import solid_volume_m3
+
+    eps = solid_volume_m3(cm) / float(np.prod(cm.box_m))
+    h = voxel_size_um or float(cm.box_m.min()) * 1e6
+    results = {}
+    for axis in axes:
+        result, fields = solve_axis_elastic(cm, axis, grain.E_Pa, grain.nu, strain, degree,
+                                            with_stress=True)  # fmt: skip
+        results[AXES[axis_index(axis)]] = result
+        if fields is not None and on_fields is not None:
+            on_fields(fields)
+        if progress:
+            progress(AXES[axis_index(axis)])
+    return ElasticityResult(
+        shape=[round(float(b) * 1e6 / h) for b in cm.box_m],
+        voxel_size_um=h,
+        volume_fractions={"pore": 1.0 - eps, "grain": eps},
+        strain=strain,
+        axes=results,
+        dofs=max((r.dofs for r in results.values()), default=0),
+        ranks=cm.mesh.comm.size,
+        wall_seconds=time.perf_counter() - start,
+        method=f"p{degree}",
+    )
+
+
+__all__ = [
+    "ConformingElasticFields",
+    "conforming_stress_statistics",
+    "elastic_conforming",
+    "elasticity_conforming",
+    "solve_axis_elastic",
+]

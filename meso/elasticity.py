@@ -142,16 +142,99 @@ def _cell_average(V0, expr, vm: VoxelMesh, name: str) -> tuple[fem.Function, np.
     return f, vm.gather_cell_values(f.x.array[cell_dofs(V0)[:owned, 0]])
 
 
-def _face_mean(u_component, vm: VoxelMesh, axis: int, side: str) -> float | None:
-    """Mean of a displacement component over the solid part of one box face (None if no solid)."""
-    ds = ufl.Measure("ds", domain=vm.mesh, subdomain_data=vm.facet_tags)
-    marker = face_marker(axis, side)
-    comm = vm.comm
+def face_mean(mesh, facet_tags, value, marker: int) -> float | None:
+    """Mean of `value` over the facets tagged `marker` (None where there are none)."""
+    ds = ufl.Measure("ds", domain=mesh, subdomain_data=facet_tags)
+    comm = mesh.comm
     area = comm.allreduce(fem.assemble_scalar(fem.form(1.0 * ds(marker))), op=MPI.SUM)
     if area <= 0:
         return None
-    total = comm.allreduce(fem.assemble_scalar(fem.form(u_component * ds(marker))), op=MPI.SUM)
-    return total / area
+    return comm.allreduce(fem.assemble_scalar(fem.form(value * ds(marker))), op=MPI.SUM) / area
+
+
+def isotropic_stress(mu, lmbda) -> Callable:
+    """w -> the linear-elastic stress 2 mu eps(w) + lambda tr(eps(w)) I (UFL)."""
+
+    def sigma(w):
+        eps = ufl.sym(ufl.grad(w))
+        return 2 * mu * eps + lmbda * ufl.tr(eps) * ufl.Identity(3)
+
+    return sigma
+
+
+def solve_uniaxial(
+    V, facet_tags, axis: int, sigma: Callable, measure, E_reference_Pa: float, strain: float,
+    box_m: np.ndarray, prefix: str, solver_options: dict | None = None,
+) -> tuple[fem.Function, int, int]:
+    """The loading of `meso elastic` along `axis` on any mesh with box-face facet tags.
+
+    The face normal to `axis` at its start is held at zero normal displacement and the
+    opposite one moved by ``strain * L``; tangential springs of stiffness SPRING E / L on both
+    remove the rigid-body modes, every other surface is traction-free. CG + GAMG with the
+    rigid-body near-nullspace. Returns (displacement, iterations, PETSc converged reason).
+    """
+    mesh = V.mesh
+    length = float(box_m[axis])
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    k = fem.Constant(mesh, PETSc.ScalarType(SPRING * E_reference_Pa / length))
+    ds = ufl.Measure("ds", domain=mesh, subdomain_data=facet_tags)
+    loaded = (face_marker(axis, "min"), face_marker(axis, "max"))
+    form = ufl.inner(sigma(u), ufl.sym(ufl.grad(v))) * measure
+    form += sum(k * u[b] * v[b] for b in range(3) if b != axis) * ds(loaded)
+    zero = fem.Constant(mesh, PETSc.ScalarType((0.0, 0.0, 0.0)))
+    fdim = mesh.topology.dim - 1
+    Va = V.sub(axis)
+    bcs = []
+    for side, value in (("min", 0.0), ("max", strain * length)):
+        facets = facet_tags.indices[facet_tags.values == face_marker(axis, side)]
+        dofs = fem.locate_dofs_topological(Va, fdim, facets)
+        bcs.append(fem.dirichletbc(PETSc.ScalarType(value), dofs, Va))
+    a_form, L_form = fem.form(form), fem.form(ufl.inner(zero, v) * measure)
+    A = dolfinx.fem.petsc.assemble_matrix(a_form, bcs=bcs)
+    A.assemble()
+    A.setNearNullSpace(_rigid_body_modes(V, A))
+    b = dolfinx.fem.petsc.assemble_vector(L_form)
+    dolfinx.fem.petsc.apply_lifting(b, [a_form], bcs=[bcs])
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    dolfinx.fem.petsc.set_bc(b, bcs)
+    ksp = create_ksp(A, prefix, solver_options or CG_GAMG_ELASTICITY)
+    uh = fem.Function(V, name="displacement")
+    x = b.duplicate()
+    ksp.solve(b, x)
+    reason, iterations = ksp.getConvergedReason(), ksp.getIterationNumber()
+    uh.x.array[: x.getLocalSize()] = x.getArray()
+    uh.x.scatter_forward()
+    for obj in (ksp, A, b, x):
+        obj.destroy()
+    return uh, int(iterations), int(reason)
+
+
+def uniaxial_result(
+    uh: fem.Function, stress, axis: int, measure, facet_tags, box_m: np.ndarray,
+    E_reference_Pa: float, strain: float, iterations: int, reason: int,
+) -> ElasticAxisResult:
+    """E_eff (box-averaged axial stress over the strain; pores carry none), M = E_eff / E_ref
+    and the two Poisson ratios (mean displacements of the lateral faces) of one solve; M None
+    and no numbers for a solve that did not converge."""
+    V = uh.function_space
+    dofs = V.dofmap.index_map.size_global * V.dofmap.index_map_bs
+    lateral = [c for c in range(3) if c != axis]
+    common = dict(percolating=True, iterations=iterations, dofs=dofs,
+                  solver_reason=converged_reason_name(reason))  # fmt: skip
+    if reason <= 0:
+        return ElasticAxisResult(M=None, E_eff_Pa=None, nu_eff={AXES[c]: None for c in lateral},
+                                 converged=False, **common)  # fmt: skip
+    mesh = V.mesh
+    axial = mesh.comm.allreduce(fem.assemble_scalar(fem.form(stress[axis, axis] * measure)),
+                                op=MPI.SUM)  # fmt: skip
+    E_eff = axial / float(np.prod(box_m)) / strain
+    nu_eff: dict[str, float | None] = {}
+    for c in lateral:
+        lo = face_mean(mesh, facet_tags, uh[c], face_marker(c, "min"))
+        hi = face_mean(mesh, facet_tags, uh[c], face_marker(c, "max"))
+        nu_eff[AXES[c]] = None if lo is None or hi is None else -(hi - lo) / box_m[c] / strain
+    return ElasticAxisResult(M=E_eff / E_reference_Pa, E_eff_Pa=E_eff, nu_eff=nu_eff,
+                             converged=True, **common)  # fmt: skip
 
 
 def solve_axis(
@@ -170,73 +253,20 @@ def solve_axis(
     the applied strain; nu_eff follows from the mean displacement of the lateral faces.
     """
     a = axis_index(axis)
-    mesh, comm = vm.mesh, vm.comm
-    V = function_space(mesh, "Lagrange", 1, (3,))
-    V0 = function_space(mesh, "DG", 0)
+    V = function_space(vm.mesh, "Lagrange", 1, (3,))
+    V0 = function_space(vm.mesh, "DG", 0)
     E = _cell_function(V0, vm, {k: v[0] for k, v in elastic_constants.items()})
     nu = _cell_function(V0, vm, {k: v[1] for k, v in elastic_constants.items()})
-    mu, lmbda = _lame(E, nu)
-
-    def sigma(w):
-        eps = ufl.sym(ufl.grad(w))
-        return 2 * mu * eps + lmbda * ufl.tr(eps) * ufl.Identity(3)
-
-    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
-    length = vm.box_length_m(a)
-    k = SPRING * E_reference_Pa / length
-    ds = ufl.Measure("ds", domain=mesh, subdomain_data=vm.facet_tags)
-    loaded = (face_marker(a, "min"), face_marker(a, "max"))
-    lateral = [b for b in range(3) if b != a]
-    form = ufl.inner(sigma(u), ufl.sym(ufl.grad(v))) * dx
-    form += sum(k * u[b] * v[b] for b in lateral) * ds(loaded)
-    zero = fem.Constant(mesh, PETSc.ScalarType((0.0, 0.0, 0.0)))
-    rhs = ufl.inner(zero, v) * dx
-
-    fdim = mesh.topology.dim - 1
-    Va = V.sub(a)
-    bcs = []
-    for side, value in (("min", 0.0), ("max", strain * length)):
-        facets = vm.facet_tags.indices[vm.facet_tags.values == face_marker(a, side)]
-        dofs = fem.locate_dofs_topological(Va, fdim, facets)
-        bcs.append(fem.dirichletbc(PETSc.ScalarType(value), dofs, Va))
-
-    a_form, L_form = fem.form(form), fem.form(rhs)
-    A = dolfinx.fem.petsc.assemble_matrix(a_form, bcs=bcs)
-    A.assemble()
-    A.setNearNullSpace(_rigid_body_modes(V, A))
-    b = dolfinx.fem.petsc.assemble_vector(L_form)
-    dolfinx.fem.petsc.apply_lifting(b, [a_form], bcs=[bcs])
-    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-    dolfinx.fem.petsc.set_bc(b, bcs)
-
-    ksp = create_ksp(A, f"meso_elastic_{AXES[a]}_", solver_options or CG_GAMG_ELASTICITY)
-    uh = fem.Function(V, name="displacement")
-    x = b.duplicate()
-    ksp.solve(b, x)
-    reason, iterations = ksp.getConvergedReason(), ksp.getIterationNumber()
-    num_dofs = V.dofmap.index_map.size_global * V.dofmap.index_map_bs
-    uh.x.array[: x.getLocalSize()] = x.getArray()
-    uh.x.scatter_forward()
-    ksp.destroy(), A.destroy(), b.destroy(), x.destroy()
-    reason_name = converged_reason_name(reason)
-
-    if reason <= 0:
-        result = ElasticAxisResult(
-            M=None, E_eff_Pa=None, nu_eff={AXES[c]: None for c in lateral},
-            percolating=True, converged=False, iterations=iterations, solver_reason=reason_name,
-            dofs=num_dofs,
-        )  # fmt: skip
-        return result, None
-
-    box_volume = float(np.prod(vm.shape)) * vm.voxel_size_m**3
+    sigma = isotropic_stress(*_lame(E, nu))
+    box_m = np.array([vm.box_length_m(c) for c in range(3)])
+    uh, iterations, reason = solve_uniaxial(V, vm.facet_tags, a, sigma, dx, E_reference_Pa,
+                                            strain, box_m, f"meso_elastic_{AXES[a]}_",
+                                            solver_options)  # fmt: skip
     s = sigma(uh)
-    axial_integral = comm.allreduce(fem.assemble_scalar(fem.form(s[a, a] * dx)), op=MPI.SUM)
-    E_eff = axial_integral / box_volume / strain
-    nu_eff: dict[str, float | None] = {}
-    for c in lateral:
-        lo, hi = _face_mean(uh[c], vm, c, "min"), _face_mean(uh[c], vm, c, "max")
-        lateral_strain = None if lo is None or hi is None else (hi - lo) / vm.box_length_m(c)
-        nu_eff[AXES[c]] = None if lateral_strain is None else -lateral_strain / strain
+    result = uniaxial_result(uh, s, a, dx, vm.facet_tags, box_m, E_reference_Pa, strain,
+                             iterations, reason)  # fmt: skip
+    if not result.converged:
+        return result, None
 
     deviator = s - ufl.tr(s) / 3 * ufl.Identity(3)
     von_mises = ufl.sqrt(1.5 * ufl.inner(deviator, deviator))
@@ -246,43 +276,59 @@ def solve_axis(
     fields = ElasticFields(
         AXES[a], uh, von_mises_f, hydro_f, von_mises_voxels, hydro_voxels, axial_voxels
     )
-    result = ElasticAxisResult(
-        M=E_eff / E_reference_Pa, E_eff_Pa=E_eff, nu_eff=nu_eff, percolating=True,
-        converged=True, iterations=iterations, solver_reason=reason_name, dofs=num_dofs,
-    )  # fmt: skip
     return result, fields
+
+
+def _percentile(values: np.ndarray, q: float, weights: np.ndarray | None) -> float:
+    """numpy's percentile, or with `weights` (cell volumes) the volume-weighted one."""
+    if weights is None:
+        return float(np.percentile(values, q))
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    centres = (cumulative - 0.5 * weights[order]) / cumulative[-1]
+    return float(np.interp(q / 100.0, centres, values[order]))
+
+
+def cell_stress_statistics(
+    von_mises_Pa: np.ndarray, hydrostatic_Pa: np.ndarray, mean_axial_Pa: float,
+    distance_um: np.ndarray | None = None, weights: np.ndarray | None = None,
+    min_range_um: float = 0.0,
+) -> StressStatistics:
+    """StressStatistics of per-cell values of the solid (voxels, or tetrahedra with their
+    volumes as `weights`). `distance_um`: each cell's distance to the nearest pore, for the
+    histogram of hot spots (von Mises >= its 99th percentile) against all cells."""
+    p99 = _percentile(von_mises_Pa, 99, weights)
+    peak = float(von_mises_Pa.max())
+    stats = StressStatistics(
+        mean_axial_stress_Pa=mean_axial_Pa,
+        von_mises_max_Pa=peak,
+        von_mises_p99_Pa=p99,
+        max_over_mean_axial=peak / mean_axial_Pa,
+        p99_over_mean_axial=p99 / mean_axial_Pa,
+        hydrostatic_min_Pa=float(hydrostatic_Pa.min()),
+        hydrostatic_max_Pa=float(hydrostatic_Pa.max()),
+    )
+    if distance_um is not None and len(distance_um):
+        bins = np.linspace(0.0, max(float(distance_um.max()), min_range_um), 11)
+        stats.distance_bins_um = bins.tolist()
+        stats.hotspot_counts = np.histogram(distance_um[von_mises_Pa >= p99], bins)[0].tolist()
+        stats.solid_counts = np.histogram(distance_um, bins)[0].tolist()
+    return stats
 
 
 def stress_statistics(
     fields: ElasticFields, pore_mask: np.ndarray, mean_axial_Pa: float, voxel_size_um: float
 ) -> StressStatistics:
-    """Peak and 99th-percentile von Mises stress, and how far the hot spots sit from pores."""
+    """Peak and 99th-percentile von Mises stress over the solid voxels, and how far the hot
+    spots sit from pores (voxel centre to nearest pore voxel centre)."""
     import edt
 
-    vm_values = fields.von_mises_Pa
-    solid = np.isfinite(vm_values)
-    vm_solid = vm_values[solid]
-    p99 = float(np.percentile(vm_solid, 99))
-    hydro = fields.hydrostatic_Pa[solid]
-    stats = StressStatistics(
-        mean_axial_stress_Pa=mean_axial_Pa,
-        von_mises_max_Pa=float(vm_solid.max()),
-        von_mises_p99_Pa=p99,
-        max_over_mean_axial=float(vm_solid.max() / mean_axial_Pa),
-        p99_over_mean_axial=p99 / mean_axial_Pa,
-        hydrostatic_min_Pa=float(hydro.min()),
-        hydrostatic_max_Pa=float(hydro.max()),
-    )
+    solid = np.isfinite(fields.von_mises_Pa)
+    distance = None
     if pore_mask.any():
-        # distance from every non-pore voxel centre to the nearest pore voxel centre
-        distance_um = edt.edt(~pore_mask, black_border=False) * voxel_size_um
-        d_solid = distance_um[solid]
-        d_hot = distance_um[solid & (vm_values >= p99)]
-        bins = np.linspace(0.0, max(float(d_solid.max()), voxel_size_um), 11)
-        stats.distance_bins_um = bins.tolist()
-        stats.hotspot_counts = np.histogram(d_hot, bins)[0].tolist()
-        stats.solid_counts = np.histogram(d_solid, bins)[0].tolist()
-    return stats
+        distance = (edt.edt(~pore_mask, black_border=False) * voxel_size_um)[solid]
+    return cell_stress_statistics(fields.von_mises_Pa[solid], fields.hydrostatic_Pa[solid],
+                                  mean_axial_Pa, distance, min_range_um=voxel_size_um)  # fmt: skip
 
 
 def solve_elasticity(
