@@ -19,13 +19,14 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.conduction import AxisConduction, ConductionResult
+from meso.conduction import ConductionResult
+from meso.conduction_shared import axis_conduction, dirichlet_system
 from meso.conforming_mesh import ConformingMesh
 from meso.dolfinx_compat import function_space, petsc_vector
 from meso.errors import InputError
 from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, axis_index
-from meso.solver_options import CG_BOOMERAMG, converged_reason_name, create_ksp
+from meso.solver_options import CG_BOOMERAMG, create_ksp
 
 
 def solid_volume_m3(cm: ConformingMesh) -> float:
@@ -60,24 +61,7 @@ def solve_axis(
     if not np.all(mesh.comm.allreduce(counts, op=MPI.SUM)):
         raise InputError("mesh", f"the solid does not reach both faces normal to {AXES[a_idx]}")
     sigma = dolfinx.fem.Constant(mesh, PETSc.ScalarType(sigma_S_per_m))
-    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
-    a = dolfinx.fem.form(sigma * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
-    zero = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
-    L = dolfinx.fem.form(zero * v * ufl.dx)
-    bcs = [
-        dolfinx.fem.dirichletbc(
-            PETSc.ScalarType(value),
-            dolfinx.fem.locate_dofs_topological(V, 2, tags.find(tag)),
-            V,
-        )
-        for value, tag in ((1.0, 1), (0.0, 2))
-    ]
-    A = dolfinx.fem.petsc.assemble_matrix(a, bcs=bcs)
-    A.assemble()
-    b = dolfinx.fem.petsc.assemble_vector(L)
-    dolfinx.fem.petsc.apply_lifting(b, [a], bcs=[bcs])
-    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-    dolfinx.fem.petsc.set_bc(b, bcs)
+    A, b = dirichlet_system(V, sigma, tags)
     uh = dolfinx.fem.Function(V)
     length = cm.box_length_m(a_idx)
     uh.interpolate(lambda x: 1.0 - x[a_idx] / length)  # the pore-free solution
@@ -93,6 +77,28 @@ def solve_axis(
     return uh, float(current), int(iterations), int(reason)
 
 
+def write_conduction_fields(
+    potential: dolfinx.fem.Function, sigma_S_per_m: float, axis: str, method: str, folder: Path
+) -> Path:
+    """``conduction_AXIS_METHOD.xdmf`` in `folder`: the potential (V) and the current density
+    -sigma grad(phi) averaged over each cell (A/m^2, DG0) of a conforming solve."""
+    from meso.conforming_elasticity import cell_averages
+    from meso.fields_output import write_xdmf
+
+    mesh = potential.function_space.mesh
+    potential.name = "potential_V"
+    volumes = cell_averages(function_space(mesh, "DG", 0), {})["cell_volume_m3"]
+    W = function_space(mesh, "DG", 0, (3,))
+    flux = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(
+        -sigma_S_per_m * ufl.inner(ufl.grad(potential), ufl.TestFunction(W)) * ufl.dx))  # fmt: skip
+    flux.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    J = dolfinx.fem.Function(W, name="current_density_A_per_m2")
+    J.x.array[: flux.getLocalSize()] = flux.getArray() / np.repeat(volumes, 3)
+    J.x.scatter_forward()
+    flux.destroy()
+    return write_xdmf(folder / f"conduction_{axis}_{method}.xdmf", mesh, [potential, J], mesh.comm)
+
+
 def conduct_conforming(
     cm: ConformingMesh,
     axes: tuple[str, ...] | list[str] = AXES,
@@ -102,6 +108,7 @@ def conduct_conforming(
     solver_options: dict[str, Any] | None = None,
     progress: Any = None,
     grain_boundary_asr_ohm_m2: float | None = None,
+    fields_dir: str | Path | None = None,
 ) -> ConductionResult:
     """Microstructure factors M = sigma_eff / sigma_grain on a conforming mesh.
 
@@ -118,6 +125,8 @@ def conduct_conforming(
     grain_boundary_asr_ohm_m2 : float, optional
         Treat the grain-boundary facets of `cm` as zero-thickness interfaces of this
         area-specific resistance (``meso.interface_conduction``, DG of `degree`, method "dg1"/"dg2").
+    fields_dir : folder, optional
+        Write ``conduction_AXIS_METHOD.xdmf`` (potential, cell-averaged current density) there.
 
     Returns
     -------
@@ -154,38 +163,23 @@ def conduct_conforming(
     )
     for axis in axes:
         a = axis_index(axis)
-        area = float(np.prod(np.delete(box, a)))
         t0 = time.perf_counter()
         if with_interfaces:
-            from meso.interface_conduction import solve_axis_with_interfaces
+            from meso.interface_conduction import solve_potential_with_interfaces
 
-            entry = solve_axis_with_interfaces(cm, axis, sigma_grain, grain_boundary_asr_ohm_m2,
-                                               degree, solver_options)  # fmt: skip
-            entry.tortuosity_factor = eps / entry.M if entry.M else None
-            result.axes[axis] = {method: entry}
-            if progress is not None:
-                progress.update()
-            continue
-        uh, current, iterations, reason = solve_axis(cm, axis, sigma_grain, degree, solver_options)
-        converged = reason > 0
-        sigma_eff = current * box[a] / area if converged else None
-        factor = sigma_eff / sigma_grain if converged else None
-        result.axes[axis] = {
-            method: AxisConduction(
-                axis=axis,
-                method=method,
-                M=factor,
-                sigma_eff_S_per_m=sigma_eff,
-                tortuosity_factor=eps / factor if factor else None,
-                percolating=True,
-                iterations=iterations,
-                converged=converged,
-                dofs=uh.function_space.dofmap.index_map.size_global,
-                current_A=current if converged else None,
-                solver_reason=converged_reason_name(reason),
-                solve_seconds=time.perf_counter() - t0,
+            uh, current, iterations, reason = solve_potential_with_interfaces(
+                cm, axis, sigma_grain, grain_boundary_asr_ohm_m2, degree, solver_options
             )
-        }
+        else:
+            uh, current, iterations, reason = solve_axis(cm, axis, sigma_grain, degree,
+                                                         solver_options)  # fmt: skip
+        entry = axis_conduction(axis, method, current, reason, float(box[a]),
+                                float(np.prod(np.delete(box, a))), sigma_grain, eps, iterations,
+                                uh.function_space.dofmap.index_map.size_global,
+                                time.perf_counter() - t0)  # fmt: skip
+        result.axes[axis] = {method: entry}
+        if fields_dir is not None and entry.converged:
+            write_conduction_fields(uh, sigma_grain, axis, method, Path(fields_dir))
         if progress is not None:
             progress.update()
     result.wall_seconds = time.perf_counter() - start
@@ -200,35 +194,36 @@ def conduct_file_conforming(
     materials: Materials | None = None,
     comm: MPI.Comm = MPI.COMM_WORLD,
     progress: Any = None,
-    smoothing_voxels: float = 0.5,
+    smoothing_voxels: float | None = None,
     dataset: str | None = None,
     voxel_size_um: float | None = None,
+    refine_pores: float = 2.0,
+    cache_dir: str | Path | None = None,
+    fields_dir: str | Path | None = None,
 ) -> tuple[ConductionResult, ConformingMesh]:
-    """Conforming-mesh conduction of a file (what ``meso conduct --mesh conforming`` would run).
+    """Conforming-mesh conduction of a file (what ``meso conduct --mesh conforming`` runs).
 
-    A `meso synth` synth.json: its exact pore ellipsoids are cut from the box by gmsh. A label
-    volume: its solid with smoothed marching-cubes walls (``meso.surface_mesh``). Either way the
-    solid is one phase of grain conductivity (grains and boundaries are not meshed here: compare
-    with a voxel solve in which the boundary phase conducts like the grain).
+    A `meso synth` result (its synth.json, or the volume beside it): its exact pore ellipsoids
+    are cut from the box by gmsh, curved (order 2) with `degree` 2; a grain-boundary phase
+    becomes zero-thickness interfaces between the synth's Voronoi grains
+    (``meso.conforming_source.grain_boundary_resistance``). Any other label volume: its solid
+    with smoothed marching-cubes walls (``meso.surface_mesh``), boundaries meshed as grain.
+    The report of the interface model is ``cm.info["grain_boundaries"]``.
     """
     from meso.conforming_mesh import build_conforming_mesh
-    from meso.pore_geometry import load_synth_geometry
+    from meso.conforming_source import conforming_source, grain_boundary_resistance
 
-    path = Path(path)
-    if path.suffix.lower() == ".json":
-        if dataset is not None or voxel_size_um is not None:
-            raise InputError(path, "a synth.json records its own geometry and voxel size")
-        geometry = load_synth_geometry(path)
-    else:
-        from meso.surface_mesh import SegmentedGeometry
-        from meso.volume_io import load
-
-        m = load(path, dataset=dataset, voxel_size_um=voxel_size_um)
-        m.require_solid()
-        geometry = SegmentedGeometry(m.solid_mask(), m.voxel_size_um, smoothing_voxels, str(path))
-    cm = build_conforming_mesh(geometry, size_um, comm=comm)
-    result = conduct_conforming(cm, axes, degree, materials, geometry.voxel_size_um,
-                                progress=progress)  # fmt: skip
+    materials = load_materials() if materials is None else materials
+    source = conforming_source(path, dataset, voxel_size_um)
+    asr, note = grain_boundary_resistance(source, materials)
+    geometry = source.geometry(grains=asr is not None, smoothing_voxels=smoothing_voxels)
+    order = degree if source.kind == "synth" else 1
+    cm = build_conforming_mesh(geometry, size_um, refine_pores, geometry_order=order, comm=comm,
+                               cache_dir=cache_dir)  # fmt: skip
+    cm.info["grain_boundaries"] = note
+    result = conduct_conforming(cm, axes, degree, materials, source.voxel_size_um,
+                                progress=progress, grain_boundary_asr_ohm_m2=asr,
+                                fields_dir=fields_dir)  # fmt: skip
     return result, cm
 
 

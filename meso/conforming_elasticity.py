@@ -49,7 +49,7 @@ class ConformingElasticFields:
     hydrostatic: fem.Function
 
 
-def _cell_averages(V0, expressions: dict[str, Any]) -> dict[str, fem.Function]:
+def cell_averages(V0, expressions: dict[str, Any]) -> dict[str, fem.Function]:
     """Cell averages of scalar UFL expressions as DG0 functions (integral over the cell volume)."""
     w = ufl.TestFunction(V0)
     one = fem.Constant(V0.mesh, PETSc.ScalarType(1.0))
@@ -77,8 +77,11 @@ def _pore_wall_points(cm: ConformingMesh) -> np.ndarray:
 
 
 def conforming_stress_statistics(
-    cm: ConformingMesh, von_mises: fem.Function, hydrostatic: fem.Function,
-    cell_volumes: np.ndarray, mean_axial_Pa: float,
+    cm: ConformingMesh,
+    von_mises: fem.Function,
+    hydrostatic: fem.Function,
+    cell_volumes: np.ndarray,
+    mean_axial_Pa: float,
 ) -> StressStatistics | None:
     """``meso.elasticity``'s StressStatistics over the tetrahedra (on rank 0, None elsewhere):
     volume-weighted 99th percentile, distance = cell midpoint to the nearest pore-wall facet
@@ -145,7 +148,7 @@ def solve_axis_elastic(
     if not result.converged:
         return result, None
     deviator = s - ufl.tr(s) / 3 * ufl.Identity(3)
-    averages = _cell_averages(function_space(cm.mesh, "DG", 0), {
+    averages = cell_averages(function_space(cm.mesh, "DG", 0), {
         "von_mises_Pa": ufl.sqrt(1.5 * ufl.inner(deviator, deviator)),
         "hydrostatic_Pa": ufl.tr(s) / 3,
     })  # fmt: skip

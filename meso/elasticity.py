@@ -163,8 +163,16 @@ def isotropic_stress(mu, lmbda) -> Callable:
 
 
 def solve_uniaxial(
-    V, facet_tags, axis: int, sigma: Callable, measure, E_reference_Pa: float, strain: float,
-    box_m: np.ndarray, prefix: str, solver_options: dict | None = None,
+    V,
+    facet_tags,
+    axis: int,
+    sigma: Callable,
+    measure,
+    E_reference_Pa: float,
+    strain: float,
+    box_m: np.ndarray,
+    prefix: str,
+    solver_options: dict | None = None,
 ) -> tuple[fem.Function, int, int]:
     """The loading of `meso elastic` along `axis` on any mesh with box-face facet tags.
 
@@ -210,8 +218,16 @@ def solve_uniaxial(
 
 
 def uniaxial_result(
-    uh: fem.Function, stress, axis: int, measure, facet_tags, box_m: np.ndarray,
-    E_reference_Pa: float, strain: float, iterations: int, reason: int,
+    uh: fem.Function,
+    stress,
+    axis: int,
+    measure,
+    facet_tags,
+    box_m: np.ndarray,
+    E_reference_Pa: float,
+    strain: float,
+    iterations: int,
+    reason: int,
 ) -> ElasticAxisResult:
     """E_eff (box-averaged axial stress over the strain; pores carry none), M = E_eff / E_ref
     and the two Poisson ratios (mean displacements of the lateral faces) of one solve; M None
@@ -290,8 +306,11 @@ def _percentile(values: np.ndarray, q: float, weights: np.ndarray | None) -> flo
 
 
 def cell_stress_statistics(
-    von_mises_Pa: np.ndarray, hydrostatic_Pa: np.ndarray, mean_axial_Pa: float,
-    distance_um: np.ndarray | None = None, weights: np.ndarray | None = None,
+    von_mises_Pa: np.ndarray,
+    hydrostatic_Pa: np.ndarray,
+    mean_axial_Pa: float,
+    distance_um: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
     min_range_um: float = 0.0,
 ) -> StressStatistics:
     """StressStatistics of per-cell values of the solid (voxels, or tetrahedra with their

@@ -23,11 +23,12 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from meso.conduction import AxisConduction
+from meso.conduction_shared import axis_conduction
 from meso.conforming_mesh import GRAIN_BOUNDARY_MARKER, ConformingMesh
 from meso.dolfinx_compat import function_space, petsc_vector
 from meso.errors import InputError
 from meso.microstructure import AXES, axis_index
-from meso.solver_options import converged_reason_name, create_ksp
+from meso.solver_options import create_ksp
 
 # SIPG penalty per face: SAFETY (p+1)(p+3)/3 |F| / |K| sigma, the form of Shahbazi's explicit
 # coercivity bound for tetrahedra (J. Comput. Phys. 205 (2005) 401), with |F| / |K| the
@@ -46,6 +47,36 @@ def solve_axis_with_interfaces(
 ) -> AxisConduction:
     """M along `axis` with grain-boundary faces of area-specific resistance `asr_ohm_m2`.
 
+    Returns
+    -------
+    AxisConduction with method "dg{degree}"; M = sigma_eff / sigma_grain from the electrode
+    current (the SIPG-consistent flux, inlet and outlet averaged).
+    """
+    from meso.conforming_conduction import solid_volume_m3
+
+    start = time.perf_counter()
+    a_idx = axis_index(axis)
+    uh, current, iterations, reason = solve_potential_with_interfaces(
+        cm, a_idx, sigma_S_per_m, asr_ohm_m2, degree, solver_options
+    )
+    eps = solid_volume_m3(cm) / float(np.prod(cm.box_m))
+    area = float(np.prod(np.delete(cm.box_m, a_idx)))
+    return axis_conduction(AXES[a_idx], f"dg{degree}", current, reason, cm.box_length_m(a_idx),
+                           area, sigma_S_per_m, eps, iterations,
+                           uh.function_space.dofmap.index_map.size_global,
+                           time.perf_counter() - start)  # fmt: skip
+
+
+def solve_potential_with_interfaces(
+    cm: ConformingMesh,
+    axis: str | int,
+    sigma_S_per_m: float,
+    asr_ohm_m2: float,
+    degree: int = 1,
+    solver_options: dict[str, Any] | None = None,
+) -> tuple[dolfinx.fem.Function, float, int, int]:
+    """The DG potential along `axis` with grain-boundary faces of resistance `asr_ohm_m2`.
+
     Parameters
     ----------
     cm : ConformingMesh with grain-boundary facet tags (a PoreGeometry with ``grain_grid``)
@@ -57,14 +88,13 @@ def solve_axis_with_interfaces(
 
     Returns
     -------
-    AxisConduction with method "dg{degree}"; M = sigma_eff / sigma_grain from the electrode
-    current (the SIPG-consistent flux, inlet and outlet averaged).
+    (potential, electrode current in A at 1 V (the SIPG-consistent flux, inlet and outlet
+    averaged), CG iterations, PETSc converged reason)
     """
     if not (np.isfinite(asr_ohm_m2) and asr_ohm_m2 > 0):
         raise InputError("asr_ohm_m2", f"must be a positive resistance, got {asr_ohm_m2}")
     if degree not in (1, 2):
         raise InputError("degree", f"must be 1 or 2, got {degree}")
-    start = time.perf_counter()
     a_idx = axis_index(axis)
     mesh = cm.mesh
     V = function_space(mesh, "DG", degree)
@@ -113,25 +143,7 @@ def solve_axis_with_interfaces(
     flux_out = -ufl.inner(sigma * ufl.grad(uh), n) + alpha * sigma * inverse_h * uh
     currents = [mesh.comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(f)), op=MPI.SUM)
                 for f in (flux_in * ds(1), flux_out * ds(2))]  # fmt: skip
-    current = 0.5 * (currents[0] + currents[1])
-    converged = reason > 0
-    area = float(np.prod(np.delete(cm.box_m, a_idx)))
-    sigma_eff = current * length / area if converged else None
-    factor = sigma_eff / sigma_S_per_m if converged else None
-    return AxisConduction(
-        axis=AXES[a_idx],
-        method=f"dg{degree}",
-        M=factor,
-        sigma_eff_S_per_m=sigma_eff,
-        tortuosity_factor=None,
-        percolating=True,
-        iterations=int(iterations),
-        converged=converged,
-        dofs=V.dofmap.index_map.size_global,
-        current_A=current if converged else None,
-        solver_reason=converged_reason_name(reason),
-        solve_seconds=time.perf_counter() - start,
-    )
+    return uh, float(0.5 * (currents[0] + currents[1])), int(iterations), int(reason)
 
 
-__all__ = ["SAFETY", "solve_axis_with_interfaces"]
+__all__ = ["SAFETY", "solve_axis_with_interfaces", "solve_potential_with_interfaces"]

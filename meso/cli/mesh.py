@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -55,28 +54,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def _synth_volume_path(report_path: Path, report: dict) -> Path:
-    """The label volume a synth.json describes (its path as written, else beside the json)."""
-    written = Path(str(report.get("volume", "")))
-    for candidate in (written, report_path.parent / written, report_path.parent / written.name):
-        if str(written) and candidate.is_file():
-            return candidate
-    raise InputError(report_path, f"the volume it names ({written}) is not found")
-
-
 def _read_synth_json(path: Path) -> dict | None:
     """The synth.json document, or None when `path` is not a .json file."""
-    if path.suffix.lower() != ".json":
-        return None
-    try:
-        report = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"not a readable synth.json ({exc.__class__.__name__})") from None
-    if not isinstance(report, dict) or "volume" not in report:
-        raise InputError(path, "not a synth.json (no 'volume' entry)")
-    return report
+    from meso.conforming_source import read_synth_json
+
+    return read_synth_json(path) if path.suffix.lower() == ".json" else None
 
 
 def _targets(out: str | None) -> tuple[Path, Path]:
@@ -95,10 +77,11 @@ def _voxel_mesh(args, source: Path, synth_report: dict | None, comm):
     import numpy as np
 
     from meso.conforming_mesh import PORE_SURFACE_MARKER
+    from meso.conforming_source import synth_volume_path
     from meso.volume_io import load
     from meso.voxel_mesh import build_voxel_mesh
 
-    volume = _synth_volume_path(source, synth_report) if synth_report else source
+    volume = synth_volume_path(source, synth_report) if synth_report else source
     m = load(volume, dataset=args.dataset, voxel_size_um=args.voxel_size)
     m.require_solid()
     vm = build_voxel_mesh(m.labels, m.voxel_size_m, m.solid_mask(), comm)

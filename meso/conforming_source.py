@@ -1,0 +1,183 @@
+"""What a conforming mesh of a file is made of: a synth's exact pores (and grains) or smoothed voxel walls.
+
+``conforming_source(path)`` turns the VOL or SYNTH.json a user names into the geometry gmsh
+meshes: the synth.json of a `meso synth` result (given, or beside the volume it names) gives
+the exact pore ellipsoids of synth_geometry.npz (and, when grain boundaries are resolved, its
+Voronoi grains); any other label volume gives its solid bounded by smoothed marching-cubes
+walls (``meso.surface_mesh``). ``grain_boundary_resistance`` decides how the grain-boundary
+phase of the materials enters a conforming conduction solve.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from meso.errors import InputError
+from meso.materials import Materials
+
+LOG = logging.getLogger(__name__)
+GRAIN_BOUNDARY_LABEL = 2
+
+
+@dataclass
+class ConformingSource:
+    """A file to mesh conformingly.
+
+    ``synth_json``: the synth.json whose exact geometry is used (None: the segmented route
+    on ``volume``); ``gb_thickness_um``: the boundary thickness of the synth's voxel volume
+    (0: it has no boundary phase); ``labels_present``: the labels of a segmented volume.
+    """
+
+    path: Path
+    synth_json: Path | None = None
+    voxel_size_um: float | None = None
+    gb_thickness_um: float = 0.0
+    volume: object = None  # the Microstructure of the segmented route
+    labels_present: set = field(default_factory=set)
+
+    @property
+    def kind(self) -> str:
+        return "synth" if self.synth_json is not None else "segmented"
+
+    def geometry(self, grains: bool = False, smoothing_voxels: float | None = None):
+        """PoreGeometry (synth, with Voronoi grains if `grains`) or SegmentedGeometry."""
+        if self.synth_json is not None:
+            from meso.pore_geometry import load_synth_geometry
+
+            if smoothing_voxels is not None:
+                raise InputError(
+                    "--smoothing", "applies to label volumes (a synth has exact pores)"
+                )
+            return load_synth_geometry(self.synth_json, grains)
+        from meso.surface_mesh import SegmentedGeometry
+
+        smoothing = 0.5 if smoothing_voxels is None else smoothing_voxels
+        m = self.volume
+        return SegmentedGeometry(m.solid_mask(), m.voxel_size_um, smoothing, str(self.path))
+
+
+def read_synth_json(path: Path) -> dict:
+    """The synth.json document at `path` (InputError naming it when it is not one)."""
+    try:
+        report = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(path, f"not a readable synth.json ({exc.__class__.__name__})") from None
+    if not isinstance(report, dict) or "volume" not in report:
+        raise InputError(path, "not a synth.json (no 'volume' entry)")
+    return report
+
+
+def synth_volume_path(report_path: Path, report: dict) -> Path:
+    """The label volume a synth.json describes (its path as written, else beside the json)."""
+    written = Path(str(report.get("volume", "")))
+    for candidate in (written, report_path.parent / written, report_path.parent / written.name):
+        if str(written) and candidate.is_file():
+            return candidate
+    raise InputError(report_path, f"the volume it names ({written}) is not found")
+
+
+def synth_json_beside(volume: Path) -> Path | None:
+    """The synth.json next to `volume` when it describes that very file (else None)."""
+    candidate = volume.parent / "synth.json"
+    if not candidate.is_file():
+        return None
+    try:
+        report = json.loads(candidate.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    written = Path(str(report.get("volume", ""))) if isinstance(report, dict) else Path()
+    return candidate if written.name == volume.name else None
+
+
+def conforming_source(
+    path: str | Path, dataset: str | None = None, voxel_size_um: float | None = None
+) -> ConformingSource:
+    """Resolve VOL or SYNTH.json into what ``build_conforming_mesh`` meshes (see the module)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "no such file")
+    synth_json = path if path.suffix.lower() == ".json" else None
+    if synth_json is None and dataset is None:
+        synth_json = synth_json_beside(path)
+    if synth_json is not None:
+        report = read_synth_json(synth_json)
+        h = float(report.get("voxel_size_um", 0) or 0)
+        if dataset is not None:
+            raise InputError("--dataset", "does not apply to a synth.json")
+        if voxel_size_um is not None and abs(voxel_size_um - h) > 1e-9 * max(h, 1.0):
+            raise InputError("--voxel-size", f"the synth geometry of {path} is recorded at {h} "
+                             "um voxels; leave --voxel-size out")  # fmt: skip
+        if float(report.get("volume_fractions", {}).get("pore", 0.0)) >= 1.0:
+            raise InputError(path, "the volume is all pore (no solid to mesh)")
+        thickness = float(report.get("parameters", {}).get("gb_thickness_voxels", 0) or 0)
+        return ConformingSource(path, synth_json, h, thickness * h)
+    from meso.volume_io import load
+
+    m = load(path, dataset=dataset, voxel_size_um=voxel_size_um)
+    m.require_solid()
+    import numpy as np
+
+    labels = set(np.unique(m.labels).tolist())
+    return ConformingSource(path, None, m.voxel_size_um, volume=m, labels_present=labels)
+
+
+def grain_boundary_resistance(
+    source: ConformingSource, materials: Materials
+) -> tuple[float | None, dict]:
+    """The area-specific resistance (ohm m^2) the conforming conduction gives grain-boundary
+    faces, or None for none, and a note for the JSON.
+
+    A synth volume with a boundary phase: the materials' ``asr_ohm_m2``, or for a boundary given
+    as a conductivity the excess resistance of its layer, t (1/sigma_gb - 1/sigma_grain) with t
+    the synth's boundary thickness (the brick-layer equivalence). A label volume's boundaries
+    are not resolved by the conforming mesh (meshed as grain, with a warning when they conduct
+    differently).
+    """
+    try:
+        gb = materials.by_label(GRAIN_BOUNDARY_LABEL)
+    except InputError:
+        gb = None
+    sigma_grain = materials.grain.sigma_S_per_m
+    if source.kind == "segmented":
+        if (
+            GRAIN_BOUNDARY_LABEL in source.labels_present
+            and gb is not None
+            and not (gb.asr_ohm_m2 is None and gb.sigma_S_per_m == sigma_grain)
+        ):
+            LOG.warning("%s: grain-boundary voxels are meshed as grain by the conforming "
+                        "(smoothed-wall) mesh; use --mesh voxel to resolve them", source.path)  # fmt: skip
+            return None, {"model": "meshed as grain (not resolved from a label volume)"}
+        return None, {"model": "none"}
+    if source.gb_thickness_um <= 0 or gb is None:
+        return None, {"model": "none"}
+    if gb.void:
+        raise InputError(materials.source, "a void grain-boundary phase cannot be an interface")
+    if gb.asr_ohm_m2 is not None:
+        return gb.asr_ohm_m2, {"model": "interface", "asr_ohm_m2": gb.asr_ohm_m2,
+                               "from": "asr_ohm_m2"}  # fmt: skip
+    if gb.sigma_S_per_m is None:
+        raise InputError(materials.source, f"phase {gb.name!r} has no ionic conductivity")
+    if gb.sigma_S_per_m == sigma_grain:
+        return None, {"model": "none (the boundary phase conducts like the grain)"}
+    asr = source.gb_thickness_um * 1e-6 * (1.0 / gb.sigma_S_per_m - 1.0 / sigma_grain)
+    if asr <= 0:
+        raise InputError(materials.source, "a grain boundary that conducts better than the grain "
+                         "is not a zero-thickness resistance; use --mesh voxel")  # fmt: skip
+    return asr, {"model": "interface", "asr_ohm_m2": asr,
+                 "from": f"sigma_S_per_m {gb.sigma_S_per_m:g} over the synth's "
+                 f"{source.gb_thickness_um:g} um boundaries: t (1/sigma_gb - 1/sigma_grain)"}  # fmt: skip
+
+
+__all__ = [
+    "ConformingSource",
+    "conforming_source",
+    "grain_boundary_resistance",
+    "read_synth_json",
+    "synth_json_beside",
+    "synth_volume_path",
+]
