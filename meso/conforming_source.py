@@ -114,8 +114,15 @@ def conforming_source(
                              "um voxels; leave --voxel-size out")  # fmt: skip
         if float(report.get("volume_fractions", {}).get("pore", 0.0)) >= 1.0:
             raise InputError(path, "the volume is all pore (no solid to mesh)")
-        thickness = float(report.get("parameters", {}).get("gb_thickness_voxels", 0) or 0)
-        return ConformingSource(path, synth_json, h, thickness * h)
+        thickness = float(report.get("parameters", {}).get("gb_thickness_voxels", 0) or 0) * h
+        try:  # the synth's own record of its boundary thickness, where present
+            import numpy as np
+
+            with np.load(synth_json.with_name("synth_geometry.npz")) as data:
+                thickness = float(data["gb_thickness_um"])
+        except (OSError, KeyError, ValueError):
+            pass  # load_synth_geometry names a missing or broken file when it is needed
+        return ConformingSource(path, synth_json, h, thickness)
     from meso.volume_io import load
 
     m = load(path, dataset=dataset, voxel_size_um=voxel_size_um)
@@ -173,10 +180,42 @@ def grain_boundary_resistance(
                  f"{source.gb_thickness_um:g} um boundaries: t (1/sigma_gb - 1/sigma_grain)"}  # fmt: skip
 
 
+def mesh_source(
+    source: ConformingSource,
+    materials: Materials | None = None,
+    degree: int = 1,
+    size_um: float | None = None,
+    refine_pores: float | None = None,
+    smoothing_voxels: float | None = None,
+    cache_dir=None,
+    comm=None,
+):
+    """The conforming mesh of `source` for a solve of Lagrange `degree`: (ConformingMesh,
+    grain-boundary ASR or None). With `materials` (conduction) the grain-boundary phase decides
+    whether the Voronoi grains are meshed with interface facets
+    (``grain_boundary_resistance``, noted in ``cm.info["grain_boundaries"]``); exact pores are
+    curved (geometry order 2) for `degree` 2."""
+    from mpi4py import MPI
+
+    from meso.conforming_mesh import build_conforming_mesh
+
+    asr, note = (None, None) if materials is None else grain_boundary_resistance(source, materials)
+    geometry = source.geometry(grains=asr is not None, smoothing_voxels=smoothing_voxels)
+    cm = build_conforming_mesh(
+        geometry, size_um, 2.0 if refine_pores is None else refine_pores,
+        geometry_order=degree if source.kind == "synth" else 1,
+        comm=MPI.COMM_WORLD if comm is None else comm, cache_dir=cache_dir,
+    )  # fmt: skip
+    if note is not None:
+        cm.info["grain_boundaries"] = note
+    return cm, asr
+
+
 __all__ = [
     "ConformingSource",
     "conforming_source",
     "grain_boundary_resistance",
+    "mesh_source",
     "read_synth_json",
     "synth_json_beside",
     "synth_volume_path",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from meso.errors import InputError
@@ -25,7 +26,13 @@ def add_volume_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_volume(args: argparse.Namespace) -> Microstructure:
-    return load(args.volume, dataset=args.dataset, voxel_size_um=args.voxel_size)
+    """The label volume VOL, or the one a `meso synth` synth.json names."""
+    path = Path(args.volume)
+    if path.suffix.lower() == ".json":
+        from meso.conforming_source import read_synth_json, synth_volume_path
+
+        path = synth_volume_path(path, read_synth_json(path))
+    return load(path, dataset=args.dataset, voxel_size_um=args.voxel_size)
 
 
 def output_dir(args: argparse.Namespace, default: str, inputs: tuple[str, ...] = ()) -> Path:
@@ -54,6 +61,94 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
         "--fields", action="store_true",
         help="also write fields as XDMF (open in ParaView) and a PNG of the mid-plane",
     )  # fmt: skip
+
+
+def add_conforming_arguments(parser: argparse.ArgumentParser, cache_default: str = "") -> None:
+    """--size-um, --refine-pores, --smoothing, --cache-dir: how a conforming (gmsh) mesh is made."""
+    parser.add_argument(
+        "--size-um", metavar="H", type=float, default=None,
+        help="conforming: element size in the bulk in um (default two voxels)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--refine-pores", metavar="F", type=float, default=None,
+        help="conforming: element size on pore walls = H / F (default 2)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--smoothing", metavar="VOXELS", type=float, default=None,
+        help="conforming mesh of a label volume: Gaussian smoothing of the solid before its "
+        "walls are extracted (default 0.5)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cache-dir", metavar="DIR",
+        help="conforming: keep gmsh meshes there, keyed by a hash of geometry and sizes, and "
+        f"reuse them{cache_default}",
+    )  # fmt: skip
+
+
+def add_mesh_arguments(parser: argparse.ArgumentParser) -> None:
+    """--mesh voxel|conforming and the conforming options: shared by conduct and elastic."""
+    parser.add_argument(
+        "--mesh", choices=("voxel", "conforming"), default="voxel",
+        help="voxel: one hexahedron per solid voxel (default); conforming: gmsh tetrahedra "
+        "of the exact pores of a `meso synth` volume (its synth.json, given or beside VOL; "
+        "grain boundaries as zero-thickness interfaces) or of a label volume's smoothed walls",
+    )  # fmt: skip
+    parser.add_argument(
+        "--degree", type=int, choices=(1, 2), default=None,
+        help="conforming: Lagrange degree; 2 also curves the tetrahedra on exact pores "
+        "(default 1)",
+    )  # fmt: skip
+    add_conforming_arguments(
+        parser, " (default $MESO_CACHE_DIR, else $XDG_CACHE_HOME/meso/meshes; 'none': off)"
+    )
+
+
+def check_mesh_arguments(args: argparse.Namespace, voxel_only: dict[str, object]) -> None:
+    """InputError for conforming options with --mesh voxel, or `voxel_only` ones (option ->
+    value, None when not given) with --mesh conforming."""
+    if args.mesh == "conforming":
+        given = [option for option, value in voxel_only.items() if value is not None]
+        if given:
+            raise InputError(given[0], "applies to --mesh voxel only")
+        return
+    conforming = {"--size-um": args.size_um, "--refine-pores": args.refine_pores,
+                  "--smoothing": args.smoothing, "--cache-dir": args.cache_dir,
+                  "--degree": args.degree}  # fmt: skip
+    for option, value in conforming.items():
+        if value is not None:
+            raise InputError(option, "applies to --mesh conforming only")
+
+
+def mesh_cache_dir(args: argparse.Namespace) -> Path | None:
+    """--cache-dir, else $MESO_CACHE_DIR, else $XDG_CACHE_HOME/meso/meshes (~/.cache); None
+    for 'none'."""
+    chosen = args.cache_dir or os.environ.get("MESO_CACHE_DIR")
+    if chosen is None:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        chosen = Path(base) / "meso" / "meshes"
+    return None if str(chosen).lower() == "none" else Path(chosen)
+
+
+def build_conforming(args: argparse.Namespace, comm, materials=None):
+    """The conforming mesh of VOL|SYNTH.json from the --mesh options: (ConformingSource,
+    ConformingMesh, grain-boundary ASR or None); `materials` for conduction (grain-boundary
+    interfaces, ``meso.conforming_source.mesh_source``)."""
+    from meso.conforming_source import conforming_source, mesh_source
+
+    source = conforming_source(args.volume, args.dataset, args.voxel_size)
+    cache = mesh_cache_dir(args) if comm.rank == 0 else None
+    cm, asr = mesh_source(source, materials, args.degree or 1, args.size_um, args.refine_pores,
+                          args.smoothing, cache, comm)  # fmt: skip
+    return source, cm, asr
+
+
+def conforming_report(source, cm, degree: int) -> dict:
+    """What conduction.json / elasticity.json add for a conforming mesh."""
+    info = {k: v for k, v in cm.info.items() if k != "grain_boundaries"}
+    return {"mesh": "conforming", "degree": degree, "geometry_source": source.kind,
+            "mesh_cells": cm.num_cells, "mesh_quality": cm.quality.to_json(), "gmsh": info,
+            **({"grain_boundaries": cm.info["grain_boundaries"]}
+               if "grain_boundaries" in cm.info else {})}  # fmt: skip
 
 
 def parse_axes(text: str) -> list[str]:

@@ -7,8 +7,12 @@ import json
 
 from meso.atomic import write_csv, write_json
 from meso.cli.common import (
+    add_mesh_arguments,
     add_solver_arguments,
     add_volume_arguments,
+    build_conforming,
+    check_mesh_arguments,
+    conforming_report,
     load_volume,
     output_dir,
     parse_axes,
@@ -26,18 +30,25 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "sigma_grain, the tortuosity factor eps / M and solver statistics. Pores and solid "
         "clusters that do not connect the two faces are left out; a volume with no connecting "
         "path gives M = 0 and percolating = false. Runs in parallel under `mpirun -n N meso "
-        "conduct ...`. Exit code 1 if a solve did not converge (its M is null in the JSON).",
-        epilog="example: meso conduct vol.npz --axes x,y,z --method both --out results",
+        "conduct ...`. Exit code 1 if a solve did not converge (its M is null in the JSON). "
+        "--mesh conforming solves on gmsh tetrahedra instead (P1, or P2 with --degree 2): the "
+        "exact pores of a `meso synth` volume, its grain boundaries as zero-thickness "
+        "interfaces of area-specific resistance (the materials' asr_ohm_m2, or t (1/sigma_gb - "
+        "1/sigma_grain) for a boundary phase of thickness t), or a label volume's solid with "
+        "smoothed walls; the mesh is cached and the JSON adds its quality.",
+        epilog="example: meso conduct vol.npz --axes x,y,z --method both --out results; "
+        "meso conduct synth-out/synth.json --mesh conforming --size-um 1 --out results",
     )
     add_volume_arguments(parser)
     add_solver_arguments(parser)
     parser.add_argument(
         "--method",
         choices=["fv", "fe", "both"],
-        default="fv",
-        help="fv: cell-centred finite volumes (TauFactor's scheme); fe: Q1 finite elements; "
-        "both: report both and their difference (default fv)",
+        default=None,
+        help="voxel mesh: fv: cell-centred finite volumes (TauFactor's scheme); fe: Q1 finite "
+        "elements; both: report both and their difference (default fv)",
     )
+    add_mesh_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -50,27 +61,44 @@ def run(args: argparse.Namespace) -> int:
 
     comm = MPI.COMM_WORLD
     axes = parse_axes(args.axes)
-    m = load_volume(args)
-    m.require_solid()
+    check_mesh_arguments(args, {"--method": args.method})
     materials = load_materials(args.materials)
+    if args.mesh == "voxel":
+        m = load_volume(args)
+        m.require_solid()
     out = output_dir(args, "conduct-out", (args.volume,)) if comm.rank == 0 else None
     out = comm.bcast(out, root=0)
-    steps = len(axes) * (2 if args.method == "both" else 1)
-    with progress_bar(args, steps, "conduct", comm.rank) as bar:
-        result = conduct(
-            m,
-            axes=axes,
-            method=args.method,
-            materials=materials,
-            comm=comm,
-            fields_dir=out / "fields" if args.fields else None,
-            progress=bar,
-        )
+    fields_dir = out / "fields" if args.fields else None
+    extra = {"mesh": args.mesh}
+    if args.mesh == "conforming":
+        from meso.conforming_conduction import conduct_conforming
+
+        source, cm, asr = build_conforming(args, comm, materials)
+        with progress_bar(args, len(axes), "conduct (conforming)", comm.rank) as bar:
+            result = conduct_conforming(cm, axes, args.degree or 1, materials,
+                                        source.voxel_size_um, progress=bar,
+                                        grain_boundary_asr_ohm_m2=asr,
+                                        fields_dir=fields_dir)  # fmt: skip
+        extra = conforming_report(source, cm, args.degree or 1)
+    else:
+        method = args.method or "fv"
+        steps = len(axes) * (2 if method == "both" else 1)
+        with progress_bar(args, steps, "conduct", comm.rank) as bar:
+            result = conduct(
+                m,
+                axes=axes,
+                method=method,
+                materials=materials,
+                comm=comm,
+                fields_dir=fields_dir,
+                progress=bar,
+            )
     if comm.rank != 0:
         return 0 if all(r.converged for e in result.axes.values() for r in e.values()) else 1
     document = result.to_json()
     document["file"] = str(args.volume)
     document["materials"] = materials.source
+    document.update(extra)
     write_json(out / "conduction.json", document)
     write_csv(out / "conduction.csv", result.rows())
     if not args.quiet:
