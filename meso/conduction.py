@@ -3,12 +3,15 @@
 Steady conduction div(sigma grad phi) = 0 on the conducting voxels; a potential difference
 between the two faces normal to an axis, the other faces insulated. M = sigma_eff /
 sigma_grain from the total current, and the tortuosity factor tau = eps / M (TauFactor's
-convention, eps = conducting volume fraction). Two discretisations on the same voxel mesh:
+convention, eps = conducting volume fraction). Two discretisations of the same voxels:
 
 - ``fv``: cell-centred finite volumes (DG0 unknowns, two-point fluxes on interior facets with
   the harmonic mean of the two conductivities over the centre distance h, and the electrode
-  potential imposed weakly at distance h/2): TauFactor's and PoreSpy's scheme family.
-- ``fe``: Q1 Lagrange elements on the voxel hexahedra with a DG0 conductivity.
+  potential imposed weakly at distance h/2): TauFactor's and PoreSpy's scheme family. Defined
+  by the DOLFINx form in ``meso.two_point_flux``, assembled on the voxel grid without a mesh
+  (``meso.voxel_fv``).
+- ``fe``: Q1 Lagrange elements on the voxel hexahedra (a DOLFINx mesh) with a DG0
+  conductivity.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from meso.errors import InputError
 from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, Microstructure, axis_index
 from meso.solver_options import CG_BOOMERAMG, converged_reason_name, create_ksp
-from meso.two_point_flux import assemble_two_point_flux
+from meso.voxel_fv import FvProblem
 from meso.voxel_mesh import (
     VoxelMesh,
     build_voxel_mesh,
@@ -141,38 +144,17 @@ def _sigma_function(vm: VoxelMesh, sigma_by_label: np.ndarray) -> dolfinx.fem.Fu
 
 
 class VoxelConduction:
-    """The conduction problem on one voxel mesh, reused for every axis.
+    """The ``fe`` problem (Q1 Lagrange on the voxel hexahedra) on one voxel mesh, assembled per
+    axis with its Dirichlet rows: 1 V on the min face of the axis, 0 V on the max face.
+    (The ``fv`` scheme needs no mesh: ``meso.voxel_fv.FvProblem``.)"""
 
-    ``fv``: the interior-facet (two-point flux) matrix is assembled once; each axis adds the
-    diagonal electrode terms. ``fe``: the Q1 stiffness matrix is assembled per axis with its
-    Dirichlet rows. The potential is 1 V on the min face of the axis and 0 V on the max face.
-    """
+    def __init__(self, vm: VoxelMesh, sigma: dolfinx.fem.Function):
+        self.vm, self.sigma = vm, sigma
+        self.V = function_space(vm.mesh, "Lagrange", 1)
 
-    def __init__(self, vm: VoxelMesh, sigma: dolfinx.fem.Function, method: str = "fv"):
-        if method not in METHODS:
-            raise InputError("method", f"unknown method {method!r}; expected one of {METHODS}")
-        self.vm, self.sigma, self.method = vm, sigma, method
-        family = ("DG", 0) if method == "fv" else ("Lagrange", 1)
-        self.V = function_space(vm.mesh, *family)
-        # fv: the interior-facet (two-point flux) matrix, the same for every axis
-        self._interior = assemble_two_point_flux(vm, sigma, self.V) if method == "fv" else None
-
-    def _system(self, axis: int, ds) -> tuple[PETSc.Mat, PETSc.Vec]:
-        """Matrix and right-hand side for 1 V across `axis`."""
-        v = ufl.TestFunction(self.V)
-        if self.method == "fv":
-            electrode = 2 * self.sigma / self.vm.voxel_size_m  # the face is h/2 from the centre
-            diagonal = dolfinx.fem.petsc.assemble_vector(
-                dolfinx.fem.form(electrode * v * (ds(1) + ds(2)))
-            )
-            diagonal.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-            A = self._interior.copy()
-            A.setDiagonal(diagonal, addv=PETSc.InsertMode.ADD_VALUES)
-            diagonal.destroy()
-            b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(electrode * v * ds(1)))
-            b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-            return A, b
-        u = ufl.TrialFunction(self.V)
+    def _system(self, ds) -> tuple[PETSc.Mat, PETSc.Vec]:
+        """Matrix and right-hand side for 1 V across the electrodes tagged 1 and 2 in `ds`."""
+        u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         a = dolfinx.fem.form(self.sigma * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
         zero = dolfinx.fem.Constant(self.vm.mesh, PETSc.ScalarType(0))
         L = dolfinx.fem.form(zero * v * ufl.dx)
@@ -197,65 +179,59 @@ class VoxelConduction:
     ) -> tuple[dolfinx.fem.Function, float, int, int]:
         """Solve along `axis`: (potential in V, current in A at 1 V, iterations, PETSc reason).
 
-        The current is the electrode flux for fv (inlet and outlet agree to the solver
-        tolerance) and the dissipated power at 1 V for fe (exact for the discrete solution).
+        The current is the dissipated power at 1 V, sigma |grad phi|^2 integrated, which
+        equals the electrode current for the discrete solution.
         """
         a_idx = axis_index(axis)
         mesh, sigma = self.vm.mesh, self.sigma
         ds = ufl.Measure("ds", domain=mesh, subdomain_data=electrode_facet_tags(self.vm, a_idx))
-        A, b = self._system(a_idx, ds)
+        A, b = self._system(ds)
         uh = dolfinx.fem.Function(self.V)
         length = self.vm.box_length_m(a_idx)
         uh.interpolate(lambda x: 1.0 - x[a_idx] / length)  # the homogeneous solution
-        ksp = create_ksp(A, f"meso_{self.method}_{AXES[a_idx]}_", solver_options)
+        ksp = create_ksp(A, f"meso_fe_{AXES[a_idx]}_", solver_options)
         ksp.setInitialGuessNonzero(True)
         ksp.solve(b, petsc_vector(uh))
         uh.x.scatter_forward()
         iterations, reason = ksp.getIterationNumber(), ksp.getConvergedReason()
         for obj in (ksp, A, b):
             obj.destroy()
-        comm = mesh.comm
-        if self.method == "fv":
-            electrode = 2 * sigma / self.vm.voxel_size_m
-            flux_in = dolfinx.fem.form(electrode * (1.0 - uh) * ds(1))
-            flux_out = dolfinx.fem.form(electrode * uh * ds(2))
-            current_in, current_out = comm.allreduce(
-                np.array([dolfinx.fem.assemble_scalar(flux_in),
-                          dolfinx.fem.assemble_scalar(flux_out)]), op=MPI.SUM
-            )  # fmt: skip
-            current = 0.5 * (current_in + current_out)
-            if reason > 0 and abs(current_in - current_out) > 1e-6 * abs(current):
-                LOG.warning("fv %s: inlet and outlet currents differ by %.2e (relative)",
-                            AXES[a_idx], abs(current_in - current_out) / abs(current))  # fmt: skip
-        else:
-            power = dolfinx.fem.form(sigma * ufl.inner(ufl.grad(uh), ufl.grad(uh)) * ufl.dx)
-            current = comm.allreduce(dolfinx.fem.assemble_scalar(power), op=MPI.SUM)
+        power = dolfinx.fem.form(sigma * ufl.inner(ufl.grad(uh), ufl.grad(uh)) * ufl.dx)
+        current = mesh.comm.allreduce(dolfinx.fem.assemble_scalar(power), op=MPI.SUM)
         return uh, float(current), int(iterations), int(reason)
 
 
-def _spanning_masks(
-    conducting: np.ndarray, axes: list[str], comm
-) -> tuple[dict[str, int], list[np.ndarray]]:
-    """On rank 0, the voxels to mesh for each axis; axes with identical masks share one mesh.
+def fv_potential_function(vm: VoxelMesh, problem: FvProblem, potential: np.ndarray):
+    """The fv potential (owned unknowns of `problem`) as a DG0 function on the voxel mesh `vm`
+    cut from the same voxels, for writing fields."""
+    volume = problem.gather(potential, root=None)
+    Q = function_space(vm.mesh, "DG", 0)
+    uh = dolfinx.fem.Function(Q)
+    index = vm.voxel_index
+    uh.x.array[cell_dofs(Q)[: len(index), 0]] = volume[index[:, 0], index[:, 1], index[:, 2]]
+    return uh
 
-    Returns ``{axis: mesh group}`` (group -1: nothing spans the axis) on every rank and the
-    list of masks, one per group, on rank 0 (empty elsewhere).
+
+def _spanning_masks(conducting: np.ndarray, axes: list[str]) -> tuple[dict[str, int], list]:
+    """The voxels in the problem for each axis; axes with identical masks share one problem.
+
+    Returns ``{axis: group}`` (group -1: nothing spans the axis) and the masks, one per group.
+    Every rank computes them from its copy of the volume (cheaper than broadcasting).
     """
     groups, masks = {}, []
-    if comm.rank == 0:
-        for axis in axes:
-            mask = spanning_clusters(conducting, axis)
-            if not mask.any():
-                groups[axis] = -1
-                continue
-            for g, other in enumerate(masks):
-                if np.array_equal(mask, other):
-                    groups[axis] = g
-                    break
-            else:
-                groups[axis] = len(masks)
-                masks.append(mask)
-    return comm.bcast(groups, root=0), masks
+    for axis in axes:
+        mask = spanning_clusters(conducting, axis)
+        if not mask.any():
+            groups[axis] = -1
+            continue
+        for g, other in enumerate(masks):
+            if np.array_equal(mask, other):
+                groups[axis] = g
+                break
+        else:
+            groups[axis] = len(masks)
+            masks.append(mask)
+    return groups, masks
 
 
 def conduct(
@@ -313,7 +289,7 @@ def conduct(
         set(np.unique(m.labels).tolist()), m.voxel_size_m
     ).items():
         sigma_by_label[label] = sigma
-    groups, masks = _spanning_masks(conducting, axes, comm)
+    groups, masks = _spanning_masks(conducting, axes)
     result = ConductionResult(
         method=method,
         shape=m.shape,
@@ -322,7 +298,24 @@ def conduct(
         conducting_fraction=eps,
         ranks=comm.size,
     )
-    problems: dict[tuple[int, str], VoxelConduction] = {}
+    problems: dict[tuple[int, str], Any] = {}  # one group's problems alive at a time
+
+    def problem_for(group: int, mt: str):
+        if (group, mt) not in problems:
+            if not any(g == group for g, _ in problems):
+                for old in problems.values():
+                    if isinstance(old, FvProblem):
+                        old.destroy()
+                problems.clear()  # keeps the peak memory to one group's problems
+            if mt == "fv":
+                problems[(group, mt)] = FvProblem(
+                    np.where(masks[group], sigma_volume, 0.0), m.voxel_size_m, comm
+                )
+            else:
+                vm = build_voxel_mesh(m.labels, m.voxel_size_m, masks[group], comm)
+                problems[(group, mt)] = VoxelConduction(vm, _sigma_function(vm, sigma_by_label))
+        return problems[(group, mt)]
+
     for axis in axes:
         a = axis_index(axis)
         other = [n for i, n in enumerate(m.shape) if i != a]
@@ -337,20 +330,20 @@ def conduct(
                 if progress is not None:
                     progress.update()
                 continue
-            if (groups[axis], mt) not in problems:
-                same_mesh = [p for (g, _), p in problems.items() if g == groups[axis]]
-                if same_mesh:
-                    vm, sigma = same_mesh[0].vm, same_mesh[0].sigma
-                else:
-                    problems.clear()  # one mesh alive at a time keeps the peak memory down
-                    keep = masks[groups[axis]] if comm.rank == 0 else None
-                    vm = build_voxel_mesh(m.labels, m.voxel_size_m, keep, comm)
-                    sigma = _sigma_function(vm, sigma_by_label)
-                problems[(groups[axis], mt)] = VoxelConduction(vm, sigma, mt)
-            problem = problems[(groups[axis], mt)]
-            vm, sigma = problem.vm, problem.sigma
+            problem = problem_for(groups[axis], mt)
             t0 = time.perf_counter()
-            uh, current, iterations, reason = problem.solve(axis, solver_options)
+            if mt == "fv":
+                solution = problem.solve(axis, solver_options)
+                current, iterations, reason = (
+                    solution.current, solution.iterations, solution.reason
+                )  # fmt: skip
+                if reason > 0 and abs(solution.current_in - solution.current_out) > 1e-6 * current:
+                    LOG.warning("fv %s: inlet and outlet currents differ by %.2e (relative)", axis,
+                                abs(solution.current_in - solution.current_out) / current)  # fmt: skip
+                dofs = problem.count
+            else:
+                uh, current, iterations, reason = problem.solve(axis, solver_options)
+                dofs = uh.function_space.dofmap.index_map.size_global
             converged = reason > 0
             sigma_eff = current * length / area if converged else None
             factor = sigma_eff / sigma_grain if converged else None
@@ -366,7 +359,7 @@ def conduct(
                 percolating=True,
                 iterations=iterations,
                 converged=converged,
-                dofs=uh.function_space.dofmap.index_map.size_global,
+                dofs=dofs,
                 current_A=current if converged else None,
                 solver_reason=converged_reason_name(reason),
                 solve_seconds=time.perf_counter() - t0,
@@ -374,6 +367,12 @@ def conduct(
             if fields_dir is not None and converged:
                 from meso.fields import write_conduction_fields
 
+                if mt == "fv":
+                    vm = build_voxel_mesh(m.labels, m.voxel_size_m, masks[groups[axis]], comm)
+                    sigma = _sigma_function(vm, sigma_by_label)
+                    uh = fv_potential_function(vm, problem, solution.potential)
+                else:
+                    vm, sigma = problem.vm, problem.sigma
                 write_conduction_fields(vm, sigma, uh, axis, mt, Path(fields_dir))
             if progress is not None:
                 progress.update()

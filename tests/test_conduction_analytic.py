@@ -166,17 +166,25 @@ def test_sphere_lattice_converges_to_rayleigh_at_first_order():
 def test_current_density_is_uniform_through_a_series_laminate(method):
     """Across layers the current density is the same in every voxel: J_x = I / A, J_y = J_z
     = 0 (the field written by --fields)."""
-    from meso.conduction import VoxelConduction, _sigma_function
+    from meso.conduction import VoxelConduction, _sigma_function, fv_potential_function
     from meso.fields import current_density
+    from meso.voxel_fv import FvProblem
     from meso.voxel_mesh import build_voxel_mesh
 
     layers = np.array([1, 2, 1, 1, 2, 1, 1])
     labels = np.broadcast_to(layers[:, None, None], (7, 4, 3)).astype(np.uint8)
     h = 1e-6
+    sigma_by_label = np.array([0.0, 0.05, 0.005] + [0.0] * 253)
     vm = build_voxel_mesh(labels, h, comm=SELF)
-    sigma = _sigma_function(vm, np.array([0.0, 0.05, 0.005] + [0.0] * 253))
-    problem = VoxelConduction(vm, sigma, method)
-    potential, current, _, reason = problem.solve("x")
+    sigma = _sigma_function(vm, sigma_by_label)
+    if method == "fv":
+        fv = FvProblem(sigma_by_label[labels], h, SELF)
+        solution = fv.solve("x")
+        potential, current, reason = (
+            fv_potential_function(vm, fv, solution.potential), solution.current, solution.reason
+        )  # fmt: skip
+    else:
+        potential, current, _, reason = VoxelConduction(vm, sigma).solve("x")
     assert reason > 0
     J = current_density(vm, sigma, potential, "x").x.array.reshape(-1, 3)
     expected = current / (4 * 3 * h**2)

@@ -110,27 +110,6 @@ def test_bad_input_is_reported():
         build_voxel_mesh(np.ones((3, 3, 3), np.uint8), -1.0, comm=MPI.COMM_SELF)
 
 
-def test_fast_two_point_matrix_equals_the_ufl_form(labelled):
-    """The numpy-assembled fv matrix is the DOLFINx assembly of the two-point-flux form."""
-    import dolfinx.fem.petsc
-
-    from meso.conduction import _sigma_function
-    from meso.dolfinx_compat import function_space
-    from meso.two_point_flux import assemble_two_point_flux, two_point_flux_form
-
-    vm = build_voxel_mesh(labelled, H, comm=MPI.COMM_SELF)
-    sigma = _sigma_function(vm, np.array([0.0, 0.05, 0.005] + [0.0] * 253))
-    V = function_space(vm.mesh, "DG", 0)
-    reference = dolfinx.fem.petsc.assemble_matrix(
-        dolfinx.fem.form(two_point_flux_form(sigma, V, H))
-    )
-    reference.assemble()
-    fast = assemble_two_point_flux(vm, sigma, V)
-    fast.axpy(-1.0, reference)
-    assert fast.norm() < 1e-13 * reference.norm()
-    assert reference.norm() > 0
-
-
 MPI_SCRIPT = """
 import json, numpy as np
 from mpi4py import MPI
