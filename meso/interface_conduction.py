@@ -38,14 +38,10 @@ SAFETY = 2.0
 
 
 def solve_axis_with_interfaces(
-    cm: ConformingMesh,
-    axis: str | int,
-    sigma_S_per_m: float,
-    asr_ohm_m2: float,
-    degree: int = 1,
-    solver_options: dict[str, Any] | None = None,
+    cm: ConformingMesh, axis: str | int, sigma_S_per_m: float, asr_ohm_m2: float, **options
 ) -> AxisConduction:
-    """M along `axis` with grain-boundary faces of area-specific resistance `asr_ohm_m2`.
+    """M along `axis` with grain-boundary faces of area-specific resistance `asr_ohm_m2`;
+    `options` (degree, solver_options) as for ``solve_potential_with_interfaces``.
 
     Returns
     -------
@@ -57,8 +53,9 @@ def solve_axis_with_interfaces(
     start = time.perf_counter()
     a_idx = axis_index(axis)
     uh, current, iterations, reason = solve_potential_with_interfaces(
-        cm, a_idx, sigma_S_per_m, asr_ohm_m2, degree, solver_options
+        cm, a_idx, sigma_S_per_m, asr_ohm_m2, **options
     )
+    degree = options.get("degree", 1)
     eps = solid_volume_m3(cm) / float(np.prod(cm.box_m))
     area = float(np.prod(np.delete(cm.box_m, a_idx)))
     return axis_conduction(AXES[a_idx], f"dg{degree}", current, reason, cm.box_length_m(a_idx),

@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from meso.cli.common import add_conforming_arguments
 from meso.errors import InputError
 
 KINDS = ("voxel", "conforming")
@@ -33,19 +34,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--voxel-size", metavar="UM", type=float, default=None,
                         help="voxel edge in um (default: the file's value, else 1)")  # fmt: skip
     parser.add_argument("--kind", choices=KINDS, default="voxel", help="default voxel")
-    parser.add_argument("--size-um", metavar="H", type=float, default=None,
-                        help="conforming: element size in the bulk (default two voxels)")  # fmt: skip
-    parser.add_argument("--refine-pores", metavar="F", type=float, default=None,
-                        help="conforming: element size on pore walls = H / F (default 2)")  # fmt: skip
     parser.add_argument("--grains", action="store_true",
                         help="conforming: also split the solid into the synth's Voronoi grains "
                         "(facet tag 8 on grain boundaries, cell tags grain_ids)")  # fmt: skip
-    parser.add_argument("--smoothing", metavar="VOXELS", type=float, default=None,
-                        help="conforming mesh of a label volume: Gaussian smoothing of the "
-                        "solid before its walls are extracted (default 0.5)")  # fmt: skip
-    parser.add_argument("--cache-dir", metavar="DIR",
-                        help="conforming: keep gmsh meshes there, keyed by a hash of geometry "
-                        "and sizes, and reuse them")  # fmt: skip
+    add_conforming_arguments(parser)
     parser.add_argument("--geometry-order", type=int, choices=(1, 2), default=1,
                         help="conforming: 2 = curved 10-node tetrahedra (default 1)")  # fmt: skip
     parser.epilog += (". --out DIR writes DIR/mesh.xdmf (+ .h5) and DIR/mesh.json; "
