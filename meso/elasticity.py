@@ -162,6 +162,17 @@ def isotropic_stress(mu, lmbda) -> Callable:
     return sigma
 
 
+def homogeneous_displacement(
+    X: np.ndarray, axis: int, strain: float, nu: float, box_m: np.ndarray
+) -> np.ndarray:
+    """Displacement (3, n) of a homogeneous block at points `X` (3, n) under the loading of
+    ``solve_uniaxial``: strain * x along `axis`, lateral contraction -nu * strain about the
+    block's centre (where the tangential springs pull with zero net force)."""
+    u = -nu * strain * (X - 0.5 * np.asarray(box_m)[:, None])
+    u[axis] = strain * X[axis]
+    return u
+
+
 def solve_uniaxial(
     V,
     facet_tags,
@@ -173,13 +184,15 @@ def solve_uniaxial(
     box_m: np.ndarray,
     prefix: str,
     solver_options: dict | None = None,
+    guess_nu: float | None = None,
 ) -> tuple[fem.Function, int, int]:
     """The loading of `meso elastic` along `axis` on any mesh with box-face facet tags.
 
     The face normal to `axis` at its start is held at zero normal displacement and the
     opposite one moved by ``strain * L``; tangential springs of stiffness SPRING E / L on both
     remove the rigid-body modes, every other surface is traction-free. CG + GAMG with the
-    rigid-body near-nullspace. Returns (displacement, iterations, PETSc converged reason).
+    rigid-body near-nullspace, started from the homogeneous solution for Poisson ratio
+    `guess_nu` when given. Returns (displacement, iterations, PETSc converged reason).
     """
     mesh = V.mesh
     length = float(box_m[axis])
@@ -207,7 +220,13 @@ def solve_uniaxial(
     dolfinx.fem.petsc.set_bc(b, bcs)
     ksp = create_ksp(A, prefix, solver_options or CG_GAMG_ELASTICITY)
     uh = fem.Function(V, name="displacement")
+    if guess_nu is not None:
+        # start from the homogeneous block's solution (it meets the prescribed displacements);
+        # on a 5%-porous 64^3 volume, 30 CG iterations instead of 40 at rtol 1e-7
+        uh.interpolate(lambda X: homogeneous_displacement(X, axis, strain, guess_nu, box_m))
+        ksp.setInitialGuessNonzero(True)
     x = b.duplicate()
+    x.setArray(uh.x.array[: x.getLocalSize()])
     ksp.solve(b, x)
     reason, iterations = ksp.getConvergedReason(), ksp.getIterationNumber()
     uh.x.array[: x.getLocalSize()] = x.getArray()
@@ -275,9 +294,10 @@ def solve_axis(
     nu = _cell_function(V0, vm, {k: v[1] for k, v in elastic_constants.items()})
     sigma = isotropic_stress(*_lame(E, nu))
     box_m = np.array([vm.box_length_m(c) for c in range(3)])
+    guess_nu = float(np.mean([nu_i for _, nu_i in elastic_constants.values()]))
     uh, iterations, reason = solve_uniaxial(V, vm.facet_tags, a, sigma, dx, E_reference_Pa,
                                             strain, box_m, f"meso_elastic_{AXES[a]}_",
-                                            solver_options)  # fmt: skip
+                                            solver_options, guess_nu)  # fmt: skip
     s = sigma(uh)
     result = uniaxial_result(uh, s, a, dx, vm.facet_tags, box_m, E_reference_Pa, strain,
                              iterations, reason)  # fmt: skip
