@@ -1,10 +1,12 @@
 """What the voxel staircase costs: M_x, M_y, M_z (conduction, elasticity) of a porous volume, voxels vs conforming.
 
-The volume comes from ``synth.generate`` without grain boundaries (pores only), so both
-discretisations solve the same problem: the voxel solves on its labels, the conforming ones
-on a gmsh mesh of the exact pore ellipsoids it records. Run:
+One synthetic microstructure (``synth.generate`` without grain boundaries: pores only) is fixed
+in micrometres and voxelised at several resolutions (a voxel is pore where its centre lies in a
+pore ellipsoid, as synth does), so every solve sees the same pores: voxel fv/fe (Q1) on each
+label volume, conforming P1 on flat tetrahedra one voxel in size at each resolution, and
+conforming P2 on curved tetrahedra (once) as the reference. Run:
 
-    python -m validation.voxel_vs_conforming --shape 32 --out vvc          # a few min on 2 cores
+    python -m validation.voxel_vs_conforming --shape 32 48 --out vvc     # minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
 from mpi4py import MPI
 
 from meso.atomic import write_csv, write_json
@@ -22,92 +25,127 @@ from meso.conforming_elasticity import elastic_conforming
 from meso.conforming_mesh import build_conforming_mesh
 from meso.elasticity import solve_elasticity
 from meso.materials import load_materials
-from meso.microstructure import AXES
+from meso.microstructure import AXES, Microstructure
 from meso.pore_geometry import PoreGeometry
 
 
-def compare(shape: int, voxel_size_um: float, porosity: float, pore_size_um: float,
-            seed: int, size_voxels: float = 1.0) -> dict:  # fmt: skip
-    """Voxel (fv, fe) and conforming (P1 flat, P2 curved) factors of one synthetic volume.
+def voxelise(pores: PoreGeometry, shape: int) -> Microstructure:
+    """Labels (1 solid, 0 pore) of `pores` on a shape^3 grid filling its box."""
+    h = float(pores.box_um[0]) / shape
+    x = (np.arange(shape) + 0.5) * h
+    X, Y, Z = np.meshgrid(x, x, x, indexing="ij")
+    labels = np.ones((shape,) * 3, np.uint8)
+    for centre, semi in zip(pores.centres_um, pores.semi_axes_um, strict=True):
+        inside = ((X - centre[0]) / semi[0]) ** 2 + ((Y - centre[1]) / semi[1]) ** 2
+        inside += ((Z - centre[2]) / semi[2]) ** 2
+        labels[inside <= 1.0] = 0
+    return Microstructure(labels, voxel_size_um=h)
 
-    Returns a dict with the per-axis rows, the porosity of each representation and timings.
-    """
+
+def _conforming(pores, size_um, degree, grain):
+    t0 = time.perf_counter()
+    cm = build_conforming_mesh(pores, size_um, geometry_order=degree, comm=MPI.COMM_SELF)
+    conduction = conduct_conforming(cm, AXES, degree, voxel_size_um=size_um)
+    elastic = elastic_conforming(cm, AXES, grain.E_Pa, grain.nu, degree=degree)
+    return conduction, elastic, time.perf_counter() - t0
+
+
+def compare(shapes: list[int], box_um: float, porosity: float, pore_size_um: float,
+            seed: int) -> dict:  # fmt: skip
+    """Voxel (fv, fe, Q1 elasticity) and conforming P1 factors at each resolution in `shapes`
+    (box edge `box_um` fixed), relative to conforming P2 on curved tetrahedra of the first
+    resolution's voxel size. The pores are those synth places at the first resolution."""
     from synth import generate
 
-    m, geometry = generate(shape, voxel_size_um, porosity=porosity, pore_size_um=pore_size_um,
-                           grain_size_um=4 * voxel_size_um, gb_thickness_voxels=0, seed=seed,
+    h0 = box_um / shapes[0]
+    _, geometry = generate(shapes[0], h0, porosity=porosity, pore_size_um=pore_size_um,
+                           grain_size_um=4 * h0, gb_thickness_voxels=0, seed=seed,
                            return_geometry=True)  # fmt: skip
-    t0 = time.perf_counter()
-    voxel = conduct(m, AXES, method="both", comm=MPI.COMM_SELF)
-    seconds = {"voxel fv+fe": time.perf_counter() - t0}
+    pores = PoreGeometry.from_synth(geometry, h0)
     grain = load_materials().grain
-    t0 = time.perf_counter()
-    voxel_elastic = solve_elasticity(m, AXES, comm=MPI.COMM_SELF).axes
-    seconds["voxel elastic"] = time.perf_counter() - t0
-    pores = PoreGeometry.from_synth(geometry, voxel_size_um)
-    conforming, elastic, porosities = {}, {}, {"voxel": 1.0 - voxel.conducting_fraction}
-    for label, degree, order in (("p1", 1, 1), ("p2", 2, 2)):
+    p2, p2_elastic, p2_seconds = _conforming(pores, h0, 2, grain)
+    runs = []
+    for shape in shapes:
+        m = voxelise(pores, shape)
+        h = m.voxel_size_um
+        seconds = {}
         t0 = time.perf_counter()
-        cm = build_conforming_mesh(pores, size_voxels * voxel_size_um, geometry_order=order,
-                                   comm=MPI.COMM_SELF)  # fmt: skip
-        conforming[label] = conduct_conforming(cm, AXES, degree, voxel_size_um=voxel_size_um)
-        porosities[f"conforming {label}"] = 1.0 - conforming[label].conducting_fraction
-        seconds[f"conforming {label}"] = time.perf_counter() - t0
+        voxel = conduct(m, AXES, method="both", comm=MPI.COMM_SELF)
+        seconds["voxel fv+fe"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        elastic[label] = elastic_conforming(cm, AXES, grain.E_Pa, grain.nu, degree=degree)
-        seconds[f"conforming {label} elastic"] = time.perf_counter() - t0
-    rows = []
-    for axis in AXES:
-        row = {"axis": axis}
-        for method in ("fv", "fe"):
-            entry = voxel.axes[axis][method]
-            row[f"M_voxel_{method}"], row[f"dofs_voxel_{method}"] = entry.M, entry.dofs
-        for label, result in conforming.items():
-            entry = result.axes[axis][label]
-            row[f"M_conforming_{label}"], row[f"dofs_conforming_{label}"] = entry.M, entry.dofs
-        best = row["M_conforming_p2"]
-        for key in ("M_voxel_fv", "M_voxel_fe", "M_conforming_p1"):
-            row[f"{key[2:]}_minus_p2_relative"] = (row[key] - best) / best
-        row["E_M_voxel_q1"] = voxel_elastic[axis].M
-        for label, results in elastic.items():
-            row[f"E_M_conforming_{label}"] = results[axis].M
-        best = row["E_M_conforming_p2"]
-        for key in ("E_M_voxel_q1", "E_M_conforming_p1"):
-            row[f"{key}_minus_p2_relative"] = (row[key] - best) / best
-        rows.append(row)
-    return {"shape": [shape] * 3, "voxel_size_um": voxel_size_um, "porosity_requested": porosity,
-            "pore_size_um": pore_size_um, "seed": seed, "pores": pores.num_pores,
-            "element_size_um": size_voxels * voxel_size_um, "porosity": porosities,
-            "rows": rows, "seconds": seconds}  # fmt: skip
+        voxel_elastic = solve_elasticity(m, AXES, comm=MPI.COMM_SELF).axes
+        seconds["voxel elastic"] = time.perf_counter() - t0
+        p1, p1_elastic, seconds["conforming p1 (mesh, conduction, elastic)"] = _conforming(
+            pores, h, 1, grain
+        )
+        rows = []
+        for axis in AXES:
+            best, best_E = p2.axes[axis]["p2"].M, p2_elastic[axis].M
+            values = {"fv": voxel.axes[axis]["fv"], "fe": voxel.axes[axis]["fe"],
+                      "p1": p1.axes[axis]["p1"]}  # fmt: skip
+            row = {"shape": shape, "voxel_size_um": h, "axis": axis}
+            for name, entry in values.items():
+                row[f"M_{name}"], row[f"dofs_{name}"] = entry.M, entry.dofs
+                row[f"{name}_minus_p2_relative"] = (entry.M - best) / best
+            row["M_p2"] = best
+            row["E_M_q1"], row["E_M_p1"] = voxel_elastic[axis].M, p1_elastic[axis].M
+            row["E_q1_minus_p2_relative"] = (row["E_M_q1"] - best_E) / best_E
+            row["E_p1_minus_p2_relative"] = (row["E_M_p1"] - best_E) / best_E
+            row["E_M_p2"] = best_E
+            rows.append(row)
+        runs.append({"shape": [shape] * 3, "voxel_size_um": h, "rows": rows, "seconds": seconds,
+                     "porosity_voxel": 1.0 - voxel.conducting_fraction})  # fmt: skip
+    return {"box_um": box_um, "porosity_requested": porosity, "pore_size_um": pore_size_um,
+            "seed": seed, "pores": pores.num_pores,
+            "porosity_conforming": 1.0 - p2.conducting_fraction,
+            "reference": {"method": "p2 on curved tetrahedra", "element_size_um": h0,
+                          "dofs": p2.to_json()["dofs"], "seconds": p2_seconds},
+            "runs": runs}  # fmt: skip
+
+
+def markdown_table(report: dict) -> str:
+    """The README table: relative differences from P2 per resolution, method and axis."""
+    lines = ["| N^3 (voxel) | M along x / y / z | voxel fv | voxel fe (Q1) | conforming P1 |",
+             "|---|---|---|---|---|"]  # fmt: skip
+
+    def cells(rows, prefix, names):
+        return [" / ".join(f"{r[f'{prefix}{n}_minus_p2_relative']:+.2%}" for r in rows)
+                for n in names]  # fmt: skip
+
+    for run in report["runs"]:
+        rows = run["rows"]
+        label = f"{run['shape'][0]} ({run['voxel_size_um']:.3g} um)"
+        lines.append(f"| {label} | conduction | "
+                     + " | ".join(cells(rows, "", ["fv", "fe", "p1"])) + " |")  # fmt: skip
+        lines.append(f"| {label} | elasticity (E) | | "
+                     + " | ".join(cells(rows, "E_", ["q1", "p1"])) + " |")  # fmt: skip
+    ref = report["runs"][0]["rows"]
+    lines.append("| reference | conforming P2, curved | "
+                 + " / ".join(f"{r['M_p2']:.4f}" for r in ref) + " (conduction), "
+                 + " / ".join(f"{r['E_M_p2']:.4f}" for r in ref) + " (E) | | |")  # fmt: skip
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shape", type=int, default=32, help="voxels per edge (default 32)")
-    parser.add_argument("--voxel-size", type=float, default=1.0, help="um (default 1)")
+    parser.add_argument("--shape", type=int, nargs="+", default=[32, 48],
+                        help="voxels per edge, one or more resolutions (default 32 48)")  # fmt: skip
+    parser.add_argument("--box", type=float, default=16.0, help="box edge in um (default 16)")
     parser.add_argument("--porosity", type=float, default=0.05)
-    parser.add_argument("--pore-size", type=float, default=5.0, help="mean diameter, um")
-    parser.add_argument("--element-size", type=float, default=1.0, help="in voxels (default 1)")
+    parser.add_argument("--pore-size", type=float, default=2.5, help="mean diameter, um")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="voxel_vs_conforming")
     args = parser.parse_args(argv)
-    report = compare(args.shape, args.voxel_size, args.porosity, args.pore_size, args.seed,
-                     args.element_size)  # fmt: skip
+    report = compare(args.shape, args.box, args.porosity, args.pore_size, args.seed)
     out = Path(args.out)
     write_json(out / "voxel_vs_conforming.json", report)
-    write_csv(out / "voxel_vs_conforming.csv", report["rows"])
-    print("porosity:", {k: round(v, 4) for k, v in report["porosity"].items()})
-    for row in report["rows"]:
-        print(f"{row['axis']}: fv {row['M_voxel_fv']:.4f} fe {row['M_voxel_fe']:.4f} "
-              f"p1 {row['M_conforming_p1']:.4f} p2 {row['M_conforming_p2']:.4f}  "
-              f"(fv {row['voxel_fv_minus_p2_relative']:+.2%}, fe "
-              f"{row['voxel_fe_minus_p2_relative']:+.2%}, p1 "
-              f"{row['conforming_p1_minus_p2_relative']:+.2%} vs p2)")  # fmt: skip
-        print(f"   elastic: voxel Q1 {row['E_M_voxel_q1']:.4f} p1 {row['E_M_conforming_p1']:.4f} "
-              f"p2 {row['E_M_conforming_p2']:.4f}  (voxel "
-              f"{row['E_M_voxel_q1_minus_p2_relative']:+.2%}, p1 "
-              f"{row['E_M_conforming_p1_minus_p2_relative']:+.2%} vs p2)")  # fmt: skip
-    print("seconds:", {k: round(v, 1) for k, v in report["seconds"].items()})
+    write_csv(out / "voxel_vs_conforming.csv", [r for run in report["runs"] for r in run["rows"]])
+    table = markdown_table(report)
+    (out / "voxel_vs_conforming.md").write_text(table + "\n")
+    print(table)
+    for run in report["runs"]:
+        print(run["shape"][0], "seconds:", {k: round(v, 1) for k, v in run["seconds"].items()})
+    print("reference P2:", {k: v for k, v in report["reference"].items()})
     return 0
 
 
