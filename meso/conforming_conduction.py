@@ -197,7 +197,7 @@ def conduct_file_conforming(
     smoothing_voxels: float | None = None,
     dataset: str | None = None,
     voxel_size_um: float | None = None,
-    refine_pores: float = 2.0,
+    refine_pores: float | None = None,
     cache_dir: str | Path | None = None,
     fields_dir: str | Path | None = None,
 ) -> tuple[ConductionResult, ConformingMesh]:
@@ -210,17 +210,12 @@ def conduct_file_conforming(
     with smoothed marching-cubes walls (``meso.surface_mesh``), boundaries meshed as grain.
     The report of the interface model is ``cm.info["grain_boundaries"]``.
     """
-    from meso.conforming_mesh import build_conforming_mesh
-    from meso.conforming_source import conforming_source, grain_boundary_resistance
+    from meso.conforming_source import conforming_source, mesh_source
 
     materials = load_materials() if materials is None else materials
     source = conforming_source(path, dataset, voxel_size_um)
-    asr, note = grain_boundary_resistance(source, materials)
-    geometry = source.geometry(grains=asr is not None, smoothing_voxels=smoothing_voxels)
-    order = degree if source.kind == "synth" else 1
-    cm = build_conforming_mesh(geometry, size_um, refine_pores, geometry_order=order, comm=comm,
-                               cache_dir=cache_dir)  # fmt: skip
-    cm.info["grain_boundaries"] = note
+    cm, asr = mesh_source(source, materials, degree, size_um, refine_pores, smoothing_voxels,
+                          cache_dir, comm)  # fmt: skip
     result = conduct_conforming(cm, axes, degree, materials, source.voxel_size_um,
                                 progress=progress, grain_boundary_asr_ohm_m2=asr,
                                 fields_dir=fields_dir)  # fmt: skip
