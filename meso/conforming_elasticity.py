@@ -139,7 +139,7 @@ def solve_axis_elastic(
     sigma = isotropic_stress(E_Pa / (2 * (1 + nu)), E_Pa * nu / ((1 + nu) * (1 - 2 * nu)))
     uh, iterations, reason = solve_uniaxial(V, cm.facet_tags, a, sigma, ufl.dx, E_Pa, strain,
                                             cm.box_m, f"meso_conforming_elastic_{AXES[a]}_",
-                                            solver_options)  # fmt: skip
+                                            solver_options, guess_nu=nu)  # fmt: skip
     s = sigma(uh)
     result = uniaxial_result(uh, s, a, ufl.dx, cm.facet_tags, cm.box_m, E_Pa, strain,
                              iterations, reason)  # fmt: skip
