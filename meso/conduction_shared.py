@@ -4,18 +4,23 @@
 conduction.json (sigma_eff = I L / A, M = sigma_eff / sigma_grain, tau = eps / M; no numbers
 from a solve that did not converge); ``dirichlet_system`` assembles a Lagrange conduction
 problem with 1 V on facets tagged 1 and 0 V on facets tagged 2. Used by the conforming P1/P2
-and interface (DG) solvers; the voxel Q1 path (``meso.conduction``) computes the same.
+and interface (DG) solvers; ``meso.conduction`` can import it (it imports nothing from there at
+load time), so the voxel fe path can use the same two pieces.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import dolfinx.fem
 import dolfinx.fem.petsc
 import ufl
 from petsc4py import PETSc
 
-from meso.conduction import AxisConduction
 from meso.solver_options import converged_reason_name
+
+if TYPE_CHECKING:
+    from meso.conduction import AxisConduction
 
 
 def axis_conduction(
@@ -39,6 +44,8 @@ def axis_conduction(
     >>> r.M, r.sigma_eff_S_per_m, r.tortuosity_factor
     (0.5, 0.5, 1.0)
     """
+    from meso.conduction import AxisConduction
+
     converged = reason > 0
     sigma_eff = current_A * length_m / area_m2 if converged else None
     factor = sigma_eff / sigma_grain_S_per_m if converged else None
