@@ -59,7 +59,8 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--fields", action="store_true",
-        help="also write fields as XDMF (open in ParaView) and a PNG of the mid-plane",
+        help="also write fields as XDMF (open in ParaView) and, on voxel meshes, a PNG of the "
+        "mid-plane",
     )  # fmt: skip
 
 
