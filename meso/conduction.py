@@ -28,8 +28,8 @@ import dolfinx.mesh
 import numpy as np
 import ufl
 from mpi4py import MPI
-from petsc4py import PETSc
 
+from meso.conduction_shared import axis_conduction, dirichlet_system
 from meso.dolfinx_compat import cell_dofs, function_space, petsc_vector
 from meso.errors import InputError
 from meso.materials import Materials, load_materials
@@ -152,28 +152,6 @@ class VoxelConduction:
         self.vm, self.sigma = vm, sigma
         self.V = function_space(vm.mesh, "Lagrange", 1)
 
-    def _system(self, ds) -> tuple[PETSc.Mat, PETSc.Vec]:
-        """Matrix and right-hand side for 1 V across the electrodes tagged 1 and 2 in `ds`."""
-        u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-        a = dolfinx.fem.form(self.sigma * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
-        zero = dolfinx.fem.Constant(self.vm.mesh, PETSc.ScalarType(0))
-        L = dolfinx.fem.form(zero * v * ufl.dx)
-        bcs = [
-            dolfinx.fem.dirichletbc(
-                PETSc.ScalarType(value),
-                dolfinx.fem.locate_dofs_topological(self.V, 2, ds.subdomain_data().find(tag)),
-                self.V,
-            )
-            for value, tag in ((1.0, 1), (0.0, 2))
-        ]
-        A = dolfinx.fem.petsc.assemble_matrix(a, bcs=bcs)
-        A.assemble()
-        b = dolfinx.fem.petsc.assemble_vector(L)
-        dolfinx.fem.petsc.apply_lifting(b, [a], bcs=[bcs])
-        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        dolfinx.fem.petsc.set_bc(b, bcs)
-        return A, b
-
     def solve(
         self, axis: str | int, solver_options: dict[str, Any] | None = None
     ) -> tuple[dolfinx.fem.Function, float, int, int]:
@@ -185,7 +163,7 @@ class VoxelConduction:
         a_idx = axis_index(axis)
         mesh, sigma = self.vm.mesh, self.sigma
         ds = ufl.Measure("ds", domain=mesh, subdomain_data=electrode_facet_tags(self.vm, a_idx))
-        A, b = self._system(ds)
+        A, b = dirichlet_system(self.V, sigma, ds.subdomain_data())
         uh = dolfinx.fem.Function(self.V)
         length = self.vm.box_length_m(a_idx)
         uh.interpolate(lambda x: 1.0 - x[a_idx] / length)  # the homogeneous solution
@@ -344,26 +322,13 @@ def conduct(
             else:
                 uh, current, iterations, reason = problem.solve(axis, solver_options)
                 dofs = uh.function_space.dofmap.index_map.size_global
-            converged = reason > 0
-            sigma_eff = current * length / area if converged else None
-            factor = sigma_eff / sigma_grain if converged else None
+            entry = axis_conduction(axis, mt, current, reason, length, area, sigma_grain, eps,
+                                    iterations, dofs, time.perf_counter() - t0)  # fmt: skip
+            converged = entry.converged
             if not converged:
                 LOG.warning("%s %s: the solver did not converge (%s)", mt, axis,
                             converged_reason_name(reason))  # fmt: skip
-            result.axes[axis][mt] = AxisConduction(
-                axis=axis,
-                method=mt,
-                M=factor,
-                sigma_eff_S_per_m=sigma_eff,
-                tortuosity_factor=eps / factor if factor else None,
-                percolating=True,
-                iterations=iterations,
-                converged=converged,
-                dofs=dofs,
-                current_A=current if converged else None,
-                solver_reason=converged_reason_name(reason),
-                solve_seconds=time.perf_counter() - t0,
-            )
+            result.axes[axis][mt] = entry
             if fields_dir is not None and converged:
                 from meso.fields import write_conduction_fields
 

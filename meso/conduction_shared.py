@@ -3,9 +3,9 @@
 ``axis_conduction`` turns the current of one solve at 1 V into the ``AxisConduction`` entry of
 conduction.json (sigma_eff = I L / A, M = sigma_eff / sigma_grain, tau = eps / M; no numbers
 from a solve that did not converge); ``dirichlet_system`` assembles a Lagrange conduction
-problem with 1 V on facets tagged 1 and 0 V on facets tagged 2. Used by the conforming P1/P2
-and interface (DG) solvers; ``meso.conduction`` can import it (it imports nothing from there at
-load time), so the voxel fe path can use the same two pieces.
+problem with 1 V on facets tagged 1 and 0 V on facets tagged 2. Used by the voxel (fv, fe),
+conforming P1/P2 and interface (DG) solvers (``meso.conduction`` is imported lazily, so that it
+can import this module).
 """
 
 from __future__ import annotations
