@@ -29,12 +29,17 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from meso.conduction_shared import axis_conduction, dirichlet_system
-from meso.dolfinx_compat import cell_dofs, function_space, petsc_vector
+from meso.conduction_shared import (
+    axis_conduction,
+    dirichlet_system,
+    dissipated_current,
+    solve_from_linear_guess,
+)
+from meso.dolfinx_compat import cell_dofs, function_space
 from meso.errors import InputError
 from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, Microstructure, axis_index
-from meso.solver_options import CG_BOOMERAMG, converged_reason_name, create_ksp
+from meso.solver_options import CG_BOOMERAMG, converged_reason_name
 from meso.voxel_fv import FvProblem
 from meso.voxel_mesh import (
     VoxelMesh,
@@ -164,18 +169,11 @@ class VoxelConduction:
         mesh, sigma = self.vm.mesh, self.sigma
         ds = ufl.Measure("ds", domain=mesh, subdomain_data=electrode_facet_tags(self.vm, a_idx))
         A, b = dirichlet_system(self.V, sigma, ds.subdomain_data())
-        uh = dolfinx.fem.Function(self.V)
-        length = self.vm.box_length_m(a_idx)
-        uh.interpolate(lambda x: 1.0 - x[a_idx] / length)  # the homogeneous solution
-        ksp = create_ksp(A, f"meso_fe_{AXES[a_idx]}_", solver_options)
-        ksp.setInitialGuessNonzero(True)
-        ksp.solve(b, petsc_vector(uh))
-        uh.x.scatter_forward()
-        iterations, reason = ksp.getIterationNumber(), ksp.getConvergedReason()
-        for obj in (ksp, A, b):
-            obj.destroy()
-        power = dolfinx.fem.form(sigma * ufl.inner(ufl.grad(uh), ufl.grad(uh)) * ufl.dx)
-        current = mesh.comm.allreduce(dolfinx.fem.assemble_scalar(power), op=MPI.SUM)
+        uh, iterations, reason = solve_from_linear_guess(
+            A, b, self.V, a_idx, self.vm.box_length_m(a_idx), f"meso_fe_{AXES[a_idx]}_",
+            solver_options,
+        )  # fmt: skip
+        current = dissipated_current(uh, sigma)
         return uh, float(current), int(iterations), int(reason)
 
 

@@ -20,13 +20,18 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from meso.conduction import ConductionResult
-from meso.conduction_shared import axis_conduction, dirichlet_system
+from meso.conduction_shared import (
+    axis_conduction,
+    dirichlet_system,
+    dissipated_current,
+    solve_from_linear_guess,
+)
 from meso.conforming_mesh import ConformingMesh
-from meso.dolfinx_compat import function_space, petsc_vector
+from meso.dolfinx_compat import function_space
 from meso.errors import InputError
 from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, axis_index
-from meso.solver_options import CG_BOOMERAMG, create_ksp
+from meso.solver_options import CG_BOOMERAMG
 
 
 def solid_volume_m3(cm: ConformingMesh) -> float:
@@ -62,18 +67,11 @@ def solve_axis(
         raise InputError("mesh", f"the solid does not reach both faces normal to {AXES[a_idx]}")
     sigma = dolfinx.fem.Constant(mesh, PETSc.ScalarType(sigma_S_per_m))
     A, b = dirichlet_system(V, sigma, tags)
-    uh = dolfinx.fem.Function(V)
-    length = cm.box_length_m(a_idx)
-    uh.interpolate(lambda x: 1.0 - x[a_idx] / length)  # the pore-free solution
-    ksp = create_ksp(A, f"meso_conforming_p{degree}_{AXES[a_idx]}_", solver_options)
-    ksp.setInitialGuessNonzero(True)
-    ksp.solve(b, petsc_vector(uh))
-    uh.x.scatter_forward()
-    iterations, reason = ksp.getIterationNumber(), ksp.getConvergedReason()
-    for obj in (ksp, A, b):
-        obj.destroy()
-    power = dolfinx.fem.form(sigma * ufl.inner(ufl.grad(uh), ufl.grad(uh)) * ufl.dx)
-    current = mesh.comm.allreduce(dolfinx.fem.assemble_scalar(power), op=MPI.SUM)
+    uh, iterations, reason = solve_from_linear_guess(
+        A, b, V, a_idx, cm.box_length_m(a_idx), f"meso_conforming_p{degree}_{AXES[a_idx]}_",
+        solver_options,
+    )  # fmt: skip
+    current = dissipated_current(uh, sigma)
     return uh, float(current), int(iterations), int(reason)
 
 

@@ -23,12 +23,11 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from meso.conduction import AxisConduction
-from meso.conduction_shared import axis_conduction
+from meso.conduction_shared import axis_conduction, solve_from_linear_guess
 from meso.conforming_mesh import GRAIN_BOUNDARY_MARKER, ConformingMesh
-from meso.dolfinx_compat import function_space, petsc_vector
+from meso.dolfinx_compat import function_space
 from meso.errors import InputError
 from meso.microstructure import AXES, axis_index
-from meso.solver_options import create_ksp
 
 # SIPG penalty per face: SAFETY (p+1)(p+3)/3 |F| / |K| sigma, the form of Shahbazi's explicit
 # coercivity bound for tetrahedra (J. Comput. Phys. 205 (2005) 401), with |F| / |K| the
@@ -125,16 +124,10 @@ def solve_potential_with_interfaces(
     A.assemble()
     b = dolfinx.fem.petsc.assemble_vector(L_form)
     b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-    uh = dolfinx.fem.Function(V)
-    length = cm.box_length_m(a_idx)
-    uh.interpolate(lambda x: 1.0 - x[a_idx] / length)
-    ksp = create_ksp(A, f"meso_gb_dg{degree}_{AXES[a_idx]}_", solver_options)
-    ksp.setInitialGuessNonzero(True)
-    ksp.solve(b, petsc_vector(uh))
-    uh.x.scatter_forward()
-    iterations, reason = ksp.getIterationNumber(), ksp.getConvergedReason()
-    for obj in (ksp, A, b):
-        obj.destroy()
+    uh, iterations, reason = solve_from_linear_guess(
+        A, b, V, a_idx, cm.box_length_m(a_idx), f"meso_gb_dg{degree}_{AXES[a_idx]}_",
+        solver_options,
+    )  # fmt: skip
     # Numerical flux of SIPG at the electrodes: sigma grad(u).n - alpha sigma / h (u - g).
     flux_in = ufl.inner(sigma * ufl.grad(uh), n) - alpha * sigma * inverse_h * (uh - 1.0)
     flux_out = -ufl.inner(sigma * ufl.grad(uh), n) + alpha * sigma * inverse_h * uh
