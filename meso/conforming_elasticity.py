@@ -26,6 +26,7 @@ from petsc4py import PETSc
 from meso.conforming_mesh import PORE_SURFACE_MARKER, ConformingMesh
 from meso.dolfinx_compat import cell_dofs, function_space
 from meso.elasticity import (
+    BulkStiffness,
     ElasticAxisResult,
     ElasticityResult,
     StressStatistics,
@@ -137,9 +138,11 @@ def solve_axis_elastic(
     a = axis_index(axis)
     V = function_space(cm.mesh, "Lagrange", degree, (3,))
     sigma = isotropic_stress(E_Pa / (2 * (1 + nu)), E_Pa * nu / ((1 + nu) * (1 - 2 * nu)))
-    uh, iterations, reason = solve_uniaxial(V, cm.facet_tags, a, sigma, ufl.dx, E_Pa, strain,
-                                            cm.box_m, f"meso_conforming_elastic_{AXES[a]}_",
+    stiffness = BulkStiffness(V, sigma, ufl.dx)
+    uh, iterations, reason = solve_uniaxial(stiffness, cm.facet_tags, a, E_Pa, strain, cm.box_m,
+                                            f"meso_conforming_elastic_{AXES[a]}_",
                                             solver_options, guess_nu=nu)  # fmt: skip
+    stiffness.destroy()
     s = sigma(uh)
     result = uniaxial_result(uh, s, a, ufl.dx, cm.facet_tags, cm.box_m, E_Pa, strain,
                              iterations, reason)  # fmt: skip
