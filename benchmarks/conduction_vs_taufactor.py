@@ -3,8 +3,9 @@
 For each N it builds a reproducible N^3 volume (smoothed-noise pores, seed 0), runs TauFactor
 on the three axes and `meso conduct` (1 rank, and N ranks with --ranks) in a subprocess, and
 prints both M per axis, both wall times (ours: the whole command, and its three solves without
-the mesh), the ratio ours / TauFactor, our peak memory (max RSS of the solver processes), DOFs
-and CG iterations. Not run by CI. The machine it ran on was shared: note the load average.
+building the system), the ratio ours / TauFactor, our peak memory (max RSS of the solver
+processes), DOFs and CG iterations. Not run by CI. Note the load average it prints: TauFactor
+uses both cores, so a busy machine slows it more than us.
 
     .venv/bin/python benchmarks/conduction_vs_taufactor.py --sizes 64,128 --ranks 1,2
 """
@@ -79,7 +80,7 @@ def main() -> None:
                 row[f"ours_{ranks}rank_s"] = round(wall, 1)
                 row[f"peak_GB_{ranks}rank"] = round(peak, 2)
                 solve = sum(doc["axes"][a]["solve_seconds"] for a in "xyz")
-                row[f"solves_{ranks}rank_s"] = round(solve, 1)  # assembly + AMG + CG, 3 axes
+                row[f"solves_{ranks}rank_s"] = round(solve, 1)  # AMG setup + CG, 3 axes
                 row["M_ours"] = [round(doc["axes"][a]["M"], 5) for a in "xyz"]
                 row["dofs"] = doc["dofs"]
                 row["iterations"] = [doc["axes"][a]["iterations"] for a in "xyz"]
