@@ -276,21 +276,25 @@ def conduct(
     )
     problems: dict[tuple[int, str], Any] = {}  # one group's problems alive at a time
 
-    def problem_for(group: int, mt: str):
-        if (group, mt) not in problems:
+    def problem_for(group: int, kind: str):
+        """The fv problem, the fe problem, or ("mesh") the voxel mesh and its DG0
+        conductivity that fe and written fields share, of one group of axes."""
+        if (group, kind) not in problems:
             if not any(g == group for g, _ in problems):
                 for old in problems.values():
                     if isinstance(old, FvProblem):
                         old.destroy()
                 problems.clear()  # keeps the peak memory to one group's problems
-            if mt == "fv":
-                problems[(group, mt)] = FvProblem(
+            if kind == "fv":
+                problems[(group, kind)] = FvProblem(
                     np.where(masks[group], sigma_volume, 0.0), m.voxel_size_m, comm
                 )
-            else:
+            elif kind == "mesh":
                 vm = build_voxel_mesh(m.labels, m.voxel_size_m, masks[group], comm)
-                problems[(group, mt)] = VoxelConduction(vm, _sigma_function(vm, sigma_by_label))
-        return problems[(group, mt)]
+                problems[(group, kind)] = (vm, _sigma_function(vm, sigma_by_label))
+            else:
+                problems[(group, kind)] = VoxelConduction(*problem_for(group, "mesh"))
+        return problems[(group, kind)]
 
     for axis in axes:
         a = axis_index(axis)
@@ -330,12 +334,9 @@ def conduct(
             if fields_dir is not None and converged:
                 from meso.fields import write_conduction_fields
 
+                vm, sigma = problem_for(groups[axis], "mesh")  # once per group, not per axis
                 if mt == "fv":
-                    vm = build_voxel_mesh(m.labels, m.voxel_size_m, masks[groups[axis]], comm)
-                    sigma = _sigma_function(vm, sigma_by_label)
                     uh = fv_potential_function(vm, problem, solution.potential)
-                else:
-                    vm, sigma = problem.vm, problem.sigma
                 write_conduction_fields(vm, sigma, uh, axis, mt, Path(fields_dir))
             if progress is not None:
                 progress.update()

@@ -31,6 +31,7 @@ from meso.elasticity import (
     ElasticityResult,
     StressStatistics,
     cell_stress_statistics,
+    check_strain,
     isotropic_stress,
     solve_uniaxial,
     uniaxial_result,
@@ -133,8 +134,7 @@ def solve_axis_elastic(
     """
     if degree not in (1, 2):
         raise InputError("degree", f"must be 1 or 2, got {degree}")
-    if not np.isfinite(strain) or strain == 0 or abs(strain) > 0.1:
-        raise InputError("strain", f"must be a small non-zero strain (|e| <= 0.1), got {strain}")
+    check_strain(strain, "strain")
     a = axis_index(axis)
     V = function_space(cm.mesh, "Lagrange", degree, (3,))
     sigma = isotropic_stress(E_Pa / (2 * (1 + nu)), E_Pa * nu / ((1 + nu) * (1 - 2 * nu)))

@@ -52,11 +52,16 @@ class ConformingSource:
                     "--smoothing", "applies to label volumes (a synth has exact pores)"
                 )
             return load_synth_geometry(self.synth_json, grains)
-        from meso.surface_mesh import SegmentedGeometry
+        return segmented_geometry(self.volume, self.path, smoothing_voxels)
 
-        smoothing = 0.5 if smoothing_voxels is None else smoothing_voxels
-        m = self.volume
-        return SegmentedGeometry(m.solid_mask(), m.voxel_size_um, smoothing, str(self.path))
+
+def segmented_geometry(m, path, smoothing_voxels: float | None = None):
+    """The solid of the label volume `m` (read from `path`) bounded by marching-cubes walls
+    smoothed over `smoothing_voxels` (default 0.5), as ``meso.surface_mesh`` meshes it."""
+    from meso.surface_mesh import SegmentedGeometry
+
+    smoothing = 0.5 if smoothing_voxels is None else smoothing_voxels
+    return SegmentedGeometry(m.solid_mask(), m.voxel_size_um, smoothing, str(path))
 
 
 def read_synth_json(path: Path) -> dict:
@@ -217,6 +222,7 @@ __all__ = [
     "grain_boundary_resistance",
     "mesh_source",
     "read_synth_json",
+    "segmented_geometry",
     "synth_json_beside",
     "synth_volume_path",
 ]

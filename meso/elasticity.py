@@ -162,6 +162,12 @@ def isotropic_stress(mu, lmbda) -> Callable:
     return sigma
 
 
+def check_strain(strain: float, name: str = "--strain") -> None:
+    """InputError (naming `name`) unless `strain` is a small non-zero number, |e| <= 0.1."""
+    if not np.isfinite(strain) or strain == 0 or abs(strain) > 0.1:
+        raise InputError(name, f"must be a small non-zero strain (|e| <= 0.1), got {strain}")
+
+
 def homogeneous_displacement(
     X: np.ndarray, axis: int, strain: float, nu: float, box_m: np.ndarray
 ) -> np.ndarray:
@@ -311,11 +317,10 @@ def uniaxial_result(
 
 @dataclass
 class VoxelElasticity:
-    """What every axis of one voxel mesh shares: spaces, phase moduli, the stress law and the
-    assembled bulk stiffness."""
+    """What every axis of one voxel mesh shares: the DG0 space of the stress averages, the
+    stress law of the phase moduli and the assembled bulk stiffness (with its vector space)."""
 
     vm: VoxelMesh
-    V: object
     V0: object
     sigma: Callable
     stiffness: BulkStiffness
@@ -329,7 +334,7 @@ class VoxelElasticity:
         nu = _cell_function(V0, vm, {k: v[1] for k, v in elastic_constants.items()})
         sigma = isotropic_stress(*_lame(E, nu))
         guess_nu = float(np.mean([nu_i for _, nu_i in elastic_constants.values()]))
-        return cls(vm, V, V0, sigma, BulkStiffness(V, sigma, dx), guess_nu)
+        return cls(vm, V0, sigma, BulkStiffness(V, sigma, dx), guess_nu)
 
 
 def solve_axis(
@@ -449,8 +454,7 @@ def solve_elasticity(
     (1.0, 0.257)
     """
     start = time.perf_counter()
-    if not np.isfinite(strain) or strain == 0 or abs(strain) > 0.1:
-        raise InputError("--strain", f"must be a small non-zero strain (|e| <= 0.1), got {strain}")
+    check_strain(strain)
     materials = materials or load_materials()
     E_ref = materials.grain.E_Pa
     if E_ref is None:

@@ -89,15 +89,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_conforming(args, comm, axes, materials, out) -> int:
     """--mesh conforming: gmsh tetrahedra, the solid with the grain's E and nu."""
-    import numpy as np
-
     from meso.conforming_elasticity import elasticity_conforming
-    from meso.errors import InputError
+    from meso.elasticity import check_strain
     from meso.fields_output import write_xdmf
 
-    if not np.isfinite(args.strain) or args.strain == 0 or abs(args.strain) > 0.1:
-        raise InputError("--strain", f"must be a small non-zero strain (|e| <= 0.1), got "
-                         f"{args.strain}")  # fmt: skip
+    check_strain(args.strain)  # before the mesh is built
     source, cm, _ = build_conforming(args, comm)
 
     def write_fields(fields) -> None:

@@ -135,13 +135,12 @@ def _conforming_mesh(args, source: Path, synth_report: dict | None, comm):
 def _segmented_mesh(args, source: Path, comm):
     """ConformingMesh of a label volume's solid with smoothed walls, its tags and a report."""
     from meso.conforming_mesh import build_conforming_mesh
-    from meso.surface_mesh import SegmentedGeometry
+    from meso.conforming_source import segmented_geometry
     from meso.volume_io import load
 
     m = load(source, dataset=args.dataset, voxel_size_um=args.voxel_size)
     m.require_solid()
-    smoothing = 0.5 if args.smoothing is None else args.smoothing
-    geometry = SegmentedGeometry(m.solid_mask(), m.voxel_size_um, smoothing, str(source))
+    geometry = segmented_geometry(m, source, args.smoothing)
     cm = build_conforming_mesh(geometry, args.size_um, comm=comm, cache_dir=args.cache_dir)
     report = {"cells": cm.num_cells, "cell_type": "tetrahedron", "geometry_order": 1,
               "quality": cm.quality.to_json(), "gmsh": cm.info, "box_um": (cm.box_m * 1e6).tolist(),
