@@ -180,12 +180,9 @@ class VoxelConduction:
 def fv_potential_function(vm: VoxelMesh, problem: FvProblem, potential: np.ndarray):
     """The fv potential (owned unknowns of `problem`) as a DG0 function on the voxel mesh `vm`
     cut from the same voxels, for writing fields."""
-    volume = problem.gather(potential, root=None)
-    Q = function_space(vm.mesh, "DG", 0)
-    uh = dolfinx.fem.Function(Q)
-    index = vm.voxel_index
-    uh.x.array[cell_dofs(Q)[: len(index), 0]] = volume[index[:, 0], index[:, 1], index[:, 2]]
-    return uh
+    from meso.fields import voxel_dg0
+
+    return voxel_dg0(vm, problem.gather(potential, root=None), "potential_V")
 
 
 def _spanning_masks(conducting: np.ndarray, axes: list[str]) -> tuple[dict[str, int], list]:

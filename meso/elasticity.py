@@ -1,4 +1,4 @@
-"""Effective Young's modulus factors M_x, M_y, M_z and stress fields of voxel microstructures (DOLFINx)."""
+"""Effective Young's modulus factors M_x, M_y, M_z and stress fields of voxel microstructures (PETSc GAMG)."""
 
 from __future__ import annotations
 
@@ -13,21 +13,30 @@ from dolfinx import fem
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.dolfinx_compat import cell_dofs, function_space
 from meso.errors import InputError
 from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, Microstructure, axis_index
-from meso.solver_options import CG_GAMG_ELASTICITY, converged_reason_name, create_ksp
-from meso.voxel_mesh import VoxelMesh, build_voxel_mesh, face_marker, spanning_clusters
+from meso.solver_options import (
+    CG_GAMG_ELASTICITY,
+    GAMG_SETUP_OPTIONS,
+    converged_reason_name,
+    create_ksp,
+    global_options,
+)
+from meso.voxel_elasticity import (
+    VoxelNodes,
+    VoxelStiffness,
+    cell_stresses,
+    face_mean_displacement,
+    face_springs,
+    lame_parameters,
+)
+from meso.voxel_mesh import face_marker, spanning_clusters
 
 # Tangential springs on the two loaded faces remove the rigid-body motions of every load-bearing
 # cluster (two lateral translations and the rotation about the load axis) without pinning
 # points; their stiffness k = SPRING * E_grain / L perturbs the stresses by about SPRING.
 SPRING = 1e-9
-
-# 2x2x2 Gauss points integrate products of Q1 gradients on the (affine) voxel cubes exactly;
-# UFL's own estimate for the stiffness with E, nu coefficients picks many more points.
-dx = ufl.Measure("dx", metadata={"quadrature_degree": 2})
 
 
 @dataclass
@@ -84,26 +93,22 @@ class ElasticityResult:
 
 @dataclass
 class ElasticFields:
-    """Fields of one solve: distributed DOLFINx functions (for XDMF) and voxel arrays gathered on
-    rank 0 (None elsewhere; NaN in removed voxels)."""
+    """Fields of one voxel solve, on rank 0 (None elsewhere): displacements (m) of the
+    `nodes` (nodes, 3) and per-voxel stress averages (Pa), NaN outside the load-bearing solid
+    ``nodes.keep`` (`nodes` on every rank)."""
 
     axis: str
-    displacement: fem.Function
-    von_mises: fem.Function  # DG0, cell averages in Pa
-    hydrostatic: fem.Function  # DG0, cell averages in Pa
+    nodes: VoxelNodes
+    displacement_m: np.ndarray | None
     von_mises_Pa: np.ndarray | None
     hydrostatic_Pa: np.ndarray | None
     axial_stress_Pa: np.ndarray | None
 
 
-def _lame(E: fem.Function, nu: fem.Function):
-    return E / (2 * (1 + nu)), E * nu / ((1 + nu) * (1 - 2 * nu))
-
-
-def _rigid_body_modes(V, A: PETSc.Mat) -> PETSc.NullSpace:
-    """The six rigid-body displacement fields, the near-nullspace GAMG needs for elasticity."""
-    owned = V.dofmap.index_map.size_local
-    x = V.tabulate_dof_coordinates()[:owned]
+def rigid_body_modes(coordinates: np.ndarray, A: PETSc.Mat) -> PETSc.NullSpace:
+    """The six rigid-body displacement fields at the owned nodes `coordinates` (n, 3) of a
+    matrix with interlaced components: the near-nullspace GAMG needs for elasticity."""
+    x = coordinates
     vectors = [A.createVecLeft() for _ in range(6)]
     arrays = [v.getArray().reshape(-1, 3) for v in vectors]
     for i in range(3):
@@ -115,31 +120,6 @@ def _rigid_body_modes(V, A: PETSc.Mat) -> PETSc.NullSpace:
         v.setArray(a.ravel())
     dolfinx.la.orthonormalize(vectors)
     return PETSc.NullSpace().create(vectors=vectors)
-
-
-def _cell_function(V0, vm: VoxelMesh, values_by_label: dict[int, float]) -> fem.Function:
-    """A DG0 function that takes the value of each cell's phase label."""
-    f = fem.Function(V0)
-    lookup = np.zeros(256)
-    for label, value in values_by_label.items():
-        lookup[label] = value
-    dofs = cell_dofs(V0)[vm.cell_tags.indices, 0]
-    f.x.array[dofs] = lookup[vm.cell_tags.values]
-    return f
-
-
-def _cell_average(V0, expr, vm: VoxelMesh, name: str) -> tuple[fem.Function, np.ndarray | None]:
-    """The average of a scalar UFL expression over each cell, as a DG0 function and as a voxel
-    array on rank 0 (assembled against DG0 test functions: exact for the quadrature used)."""
-    w = ufl.TestFunction(V0)
-    vec = dolfinx.fem.petsc.assemble_vector(fem.form(expr * w * dx))
-    vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-    f = fem.Function(V0, name=name)
-    f.x.array[: vec.getLocalSize()] = vec.getArray() / vm.voxel_size_m**3
-    f.x.scatter_forward()
-    vec.destroy()
-    owned = vm.num_owned_cells
-    return f, vm.gather_cell_values(f.x.array[cell_dofs(V0)[:owned, 0]])
 
 
 def face_mean(mesh, facet_tags, value, marker: int) -> float | None:
@@ -195,7 +175,9 @@ class BulkStiffness:
             fem.form(ufl.inner(sigma(u), ufl.sym(ufl.grad(v))) * measure)
         )
         self.matrix.assemble()
-        self.matrix.setNearNullSpace(_rigid_body_modes(V, self.matrix))
+        owned = V.dofmap.index_map.size_local
+        coordinates = V.tabulate_dof_coordinates()[:owned]
+        self.matrix.setNearNullSpace(rigid_body_modes(coordinates, self.matrix))
 
     def owned_global_rows(self, local_dofs: np.ndarray) -> np.ndarray:
         """PETSc rows of the owned entries of `local_dofs` (V's local, unrolled numbering)."""
@@ -206,6 +188,43 @@ class BulkStiffness:
 
     def destroy(self) -> None:
         self.matrix.destroy()
+
+
+def solve_loaded(
+    A: PETSc.Mat,
+    springs: PETSc.Mat,
+    rows: np.ndarray,
+    values: np.ndarray,
+    guess: np.ndarray,
+    prefix: str,
+    solver_options: dict | None = None,
+) -> tuple[np.ndarray, int, int]:
+    """Solve (A + springs) u = 0 with u[rows] = values by CG + GAMG from `guess` (owned
+    entries), eliminating the Dirichlet rows and columns in place and restoring `A` after.
+    Returns (owned solution, iterations, PETSc converged reason)."""
+    subset = PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN
+    A.axpy(1.0, springs, structure=subset)
+    saved = [A.getRow(r) for r in rows]  # to restore the eliminated rows and columns
+    x, b = A.createVecRight(), A.createVecLeft()
+    x.setArray(guess)
+    x.setValues(rows, values)
+    x.assemble()
+    b.zeroEntries()
+    A.zeroRowsColumns(rows, 1.0, x, b)  # b takes the prescribed values' lifting
+    ksp = create_ksp(A, prefix, solver_options or CG_GAMG_ELASTICITY)
+    ksp.setInitialGuessNonzero(True)
+    with global_options(GAMG_SETUP_OPTIONS):
+        ksp.solve(b, x)
+    reason, iterations = ksp.getConvergedReason(), ksp.getIterationNumber()
+    solution = x.getArray().copy()
+    for obj in (ksp, b, x):
+        obj.destroy()
+    for row, (cols, vals) in zip(rows, saved, strict=True):  # K + S is symmetric
+        A.setValues([row], cols, vals)
+        A.setValues(cols, [row], vals)
+    A.assemble()
+    A.axpy(-1.0, springs, structure=subset)
+    return solution, int(iterations), int(reason)
 
 
 def solve_uniaxial(
@@ -225,11 +244,10 @@ def solve_uniaxial(
     opposite one moved by ``strain * L``; tangential springs of stiffness SPRING E / L on both
     remove the rigid-body modes, every other surface is traction-free. CG + GAMG with the
     rigid-body near-nullspace, started from the homogeneous solution for Poisson ratio
-    `guess_nu` when given. The springs and the eliminated Dirichlet rows and columns are put
-    into ``stiffness.matrix`` for the solve and taken out again. Returns (displacement,
-    iterations, PETSc converged reason).
+    `guess_nu` when given (``solve_loaded``). Returns (displacement, iterations, PETSc
+    converged reason).
     """
-    V, A = stiffness.V, stiffness.matrix
+    V = stiffness.V
     mesh = V.mesh
     length = float(box_m[axis])
     u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
@@ -240,8 +258,6 @@ def solve_uniaxial(
         fem.form(sum(k * u[b] * v[b] for b in range(3) if b != axis) * ds(loaded))
     )
     springs.assemble()
-    subset = PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN
-    A.axpy(1.0, springs, structure=subset)
     fdim = mesh.topology.dim - 1
     rows, values = [], []
     for side, value in (("min", 0.0), ("max", strain * length)):
@@ -249,34 +265,50 @@ def solve_uniaxial(
         rows.append(stiffness.owned_global_rows(fem.locate_dofs_topological(V.sub(axis), fdim,
                                                                             facets)))  # fmt: skip
         values.append(np.full(len(rows[-1]), value))
-    rows_all, values_all = np.concatenate(rows), np.concatenate(values)
-    saved = [A.getRow(r) for r in rows_all]  # to restore the eliminated rows and columns
     uh = fem.Function(V, name="displacement")
     if guess_nu is not None:
         # start from the homogeneous block's solution (it meets the prescribed displacements);
         # on a 5%-porous 64^3 volume, 30 CG iterations instead of 40 at rtol 1e-7
         uh.interpolate(lambda X: homogeneous_displacement(X, axis, strain, guess_nu, box_m))
-    x, b = A.createVecRight(), A.createVecLeft()
-    x.setArray(uh.x.array[: x.getLocalSize()])
-    x.setValues(rows_all, values_all)
-    x.assemble()
-    b.zeroEntries()
-    A.zeroRowsColumns(rows_all, 1.0, x, b)  # b takes the prescribed values' lifting
-    ksp = create_ksp(A, prefix, solver_options or CG_GAMG_ELASTICITY)
-    ksp.setInitialGuessNonzero(True)
-    ksp.solve(b, x)
-    reason, iterations = ksp.getConvergedReason(), ksp.getIterationNumber()
-    uh.x.array[: x.getLocalSize()] = x.getArray()
-    uh.x.scatter_forward()
-    for obj in (ksp, b, x):
-        obj.destroy()
-    for row, (cols, vals) in zip(rows_all, saved, strict=True):  # K + S is symmetric
-        A.setValues([row], cols, vals)
-        A.setValues(cols, [row], vals)
-    A.assemble()
-    A.axpy(-1.0, springs, structure=subset)
+    owned = stiffness.matrix.getLocalSize()[1]
+    solution, iterations, reason = solve_loaded(
+        stiffness.matrix, springs, np.concatenate(rows), np.concatenate(values),
+        uh.x.array[:owned], prefix, solver_options,
+    )  # fmt: skip
     springs.destroy()
-    return uh, int(iterations), int(reason)
+    uh.x.array[:owned] = solution
+    uh.x.scatter_forward()
+    return uh, iterations, reason
+
+
+def axis_result(
+    axis: int,
+    axial_integral: float | None,
+    face_means: dict[int, tuple[float | None, float | None]],
+    box_m: np.ndarray,
+    E_reference_Pa: float,
+    strain: float,
+    iterations: int,
+    reason: int,
+    dofs: int,
+) -> ElasticAxisResult:
+    """E_eff = (integral of the axial stress over the box) / box volume / strain (pores carry
+    none), M = E_eff / E_ref, and the two Poisson ratios from the mean displacements (lo, hi)
+    of the lateral faces of each lateral component; M None and no numbers for a solve that did
+    not converge (reason <= 0)."""
+    lateral = [c for c in range(3) if c != axis]
+    common = dict(percolating=True, iterations=iterations, dofs=dofs,
+                  solver_reason=converged_reason_name(reason))  # fmt: skip
+    if reason <= 0:
+        return ElasticAxisResult(M=None, E_eff_Pa=None, nu_eff={AXES[c]: None for c in lateral},
+                                 converged=False, **common)  # fmt: skip
+    E_eff = axial_integral / float(np.prod(box_m)) / strain
+    nu_eff: dict[str, float | None] = {}
+    for c in lateral:
+        lo, hi = face_means[c]
+        nu_eff[AXES[c]] = None if lo is None or hi is None else -(hi - lo) / box_m[c] / strain
+    return ElasticAxisResult(M=E_eff / E_reference_Pa, E_eff_Pa=E_eff, nu_eff=nu_eff,
+                             converged=True, **common)  # fmt: skip
 
 
 def uniaxial_result(
@@ -291,86 +323,81 @@ def uniaxial_result(
     iterations: int,
     reason: int,
 ) -> ElasticAxisResult:
-    """E_eff (box-averaged axial stress over the strain; pores carry none), M = E_eff / E_ref
-    and the two Poisson ratios (mean displacements of the lateral faces) of one solve; M None
-    and no numbers for a solve that did not converge."""
+    """``axis_result`` of a DOLFINx solve: the axial stress integrated over `measure`, the
+    lateral faces' mean displacements over their facet tags."""
     V = uh.function_space
     dofs = V.dofmap.index_map.size_global * V.dofmap.index_map_bs
-    lateral = [c for c in range(3) if c != axis]
-    common = dict(percolating=True, iterations=iterations, dofs=dofs,
-                  solver_reason=converged_reason_name(reason))  # fmt: skip
-    if reason <= 0:
-        return ElasticAxisResult(M=None, E_eff_Pa=None, nu_eff={AXES[c]: None for c in lateral},
-                                 converged=False, **common)  # fmt: skip
-    mesh = V.mesh
-    axial = mesh.comm.allreduce(fem.assemble_scalar(fem.form(stress[axis, axis] * measure)),
-                                op=MPI.SUM)  # fmt: skip
-    E_eff = axial / float(np.prod(box_m)) / strain
-    nu_eff: dict[str, float | None] = {}
-    for c in lateral:
-        lo = face_mean(mesh, facet_tags, uh[c], face_marker(c, "min"))
-        hi = face_mean(mesh, facet_tags, uh[c], face_marker(c, "max"))
-        nu_eff[AXES[c]] = None if lo is None or hi is None else -(hi - lo) / box_m[c] / strain
-    return ElasticAxisResult(M=E_eff / E_reference_Pa, E_eff_Pa=E_eff, nu_eff=nu_eff,
-                             converged=True, **common)  # fmt: skip
+    axial, means = None, {}
+    if reason > 0:
+        mesh = V.mesh
+        axial = mesh.comm.allreduce(fem.assemble_scalar(fem.form(stress[axis, axis] * measure)),
+                                    op=MPI.SUM)  # fmt: skip
+        means = {c: tuple(face_mean(mesh, facet_tags, uh[c], face_marker(c, side))
+                          for side in ("min", "max")) for c in range(3) if c != axis}  # fmt: skip
+    return axis_result(axis, axial, means, box_m, E_reference_Pa, strain, iterations, reason,
+                       dofs)  # fmt: skip
 
 
-@dataclass
-class VoxelElasticity:
-    """What every axis of one voxel mesh shares: the DG0 space of the stress averages, the
-    stress law of the phase moduli and the assembled bulk stiffness (with its vector space)."""
-
-    vm: VoxelMesh
-    V0: object
-    sigma: Callable
-    stiffness: BulkStiffness
-    guess_nu: float
-
-    @classmethod
-    def build(cls, vm: VoxelMesh, elastic_constants: dict[int, tuple[float, float]]):
-        V = function_space(vm.mesh, "Lagrange", 1, (3,))
-        V0 = function_space(vm.mesh, "DG", 0)
-        E = _cell_function(V0, vm, {k: v[0] for k, v in elastic_constants.items()})
-        nu = _cell_function(V0, vm, {k: v[1] for k, v in elastic_constants.items()})
-        sigma = isotropic_stress(*_lame(E, nu))
-        guess_nu = float(np.mean([nu_i for _, nu_i in elastic_constants.values()]))
-        return cls(vm, V0, sigma, BulkStiffness(V, sigma, dx), guess_nu)
+def voxel_moduli(
+    labels: np.ndarray, keep: np.ndarray, elastic_constants: dict[int, tuple[float, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lame parameters (lambda, mu) in Pa of every voxel in `keep` (0 elsewhere)."""
+    E, nu = np.zeros(256), np.zeros(256)
+    for label, (E_label, nu_label) in elastic_constants.items():
+        E[label], nu[label] = E_label, nu_label
+    lam, mu = lame_parameters(E[labels], nu[labels])
+    return np.where(keep, lam, 0.0), np.where(keep, mu, 0.0)
 
 
 def solve_axis(
-    problem: VoxelElasticity,
+    stiffness: VoxelStiffness,
     axis: str | int,
     E_reference_Pa: float,
     strain: float = 1e-3,
+    guess_nu: float = 0.25,
     solver_options: dict | None = None,
 ) -> tuple[ElasticAxisResult, ElasticFields | None]:
-    """Load the meshed solid along `axis` and return E_eff, nu_eff and the stress fields.
+    """Load the voxel solid along `axis` and return E_eff, nu_eff and the stress fields.
 
     The face normal to `axis` at its start is held at zero normal displacement, the opposite
     face is moved by ``strain * L``; tangential displacements there and all other faces are
-    free (traction-free). E_eff is the box-averaged axial stress (pores carry none) divided by
-    the applied strain; nu_eff follows from the mean displacement of the lateral faces.
+    free (traction-free; lumped tangential springs SPRING E / L remove the rigid-body modes).
+    E_eff is the box-averaged axial stress (pores carry none) divided by the applied strain;
+    nu_eff follows from the mean displacement of the lateral faces. Stresses and results are
+    computed on rank 0 from the gathered displacements and broadcast.
     """
     a = axis_index(axis)
-    vm, V0, sigma = problem.vm, problem.V0, problem.sigma
-    box_m = np.array([vm.box_length_m(c) for c in range(3)])
-    uh, iterations, reason = solve_uniaxial(problem.stiffness, vm.facet_tags, a, E_reference_Pa,
-                                            strain, box_m, f"meso_elastic_{AXES[a]}_",
-                                            solver_options, problem.guess_nu)  # fmt: skip
-    s = sigma(uh)
-    result = uniaxial_result(uh, s, a, dx, vm.facet_tags, box_m, E_reference_Pa, strain,
-                             iterations, reason)  # fmt: skip
+    comm, h = stiffness.comm, stiffness.h
+    box_m = np.array(stiffness.shape) * h
+    springs = face_springs(stiffness, a, SPRING * E_reference_Pa / box_m[a])
+    rows, values = [], []
+    for layer, value in ((0, 0.0), (stiffness.shape[a], strain * box_m[a])):
+        on_face = np.flatnonzero(stiffness.ijk[:, a] == layer)
+        rows.append((3 * (stiffness.start + on_face) + a).astype(PETSc.IntType))
+        values.append(np.full(len(on_face), value))
+    guess = homogeneous_displacement(stiffness.coordinates().T, a, strain, guess_nu, box_m)
+    solution, iterations, reason = solve_loaded(
+        stiffness.matrix, springs, np.concatenate(rows), np.concatenate(values),
+        guess.T.ravel(), f"meso_elastic_{AXES[a]}_", solver_options,
+    )  # fmt: skip
+    springs.destroy()
+    displacement = stiffness.gather_displacement(solution)
+    nodes = stiffness.nodes
+    stresses, axial, means = None, None, {}
+    if comm.rank == 0 and reason > 0:
+        stresses = cell_stresses(displacement, nodes, stiffness.lam, stiffness.mu, h, a)
+        axial = float(np.nansum(stresses.axial)) * h**3
+        means = {c: tuple(face_mean_displacement(displacement, nodes, c, side)
+                          for side in ("min", "max")) for c in range(3) if c != a}  # fmt: skip
+    axial, means = comm.bcast((axial, means), root=0)
+    result = axis_result(a, axial, means, box_m, E_reference_Pa, strain, iterations, reason,
+                         3 * stiffness.count)  # fmt: skip
     if not result.converged:
         return result, None
-
-    deviator = s - ufl.tr(s) / 3 * ufl.Identity(3)
-    von_mises = ufl.sqrt(1.5 * ufl.inner(deviator, deviator))
-    von_mises_f, von_mises_voxels = _cell_average(V0, von_mises, vm, "von_mises_Pa")
-    hydro_f, hydro_voxels = _cell_average(V0, ufl.tr(s) / 3, vm, "hydrostatic_Pa")
-    axial_voxels = _cell_average(V0, s[a, a], vm, "axial_stress_Pa")[1]
-    fields = ElasticFields(
-        AXES[a], uh, von_mises_f, hydro_f, von_mises_voxels, hydro_voxels, axial_voxels
-    )
+    if stresses is None:  # ranks other than 0
+        return result, ElasticFields(AXES[a], nodes, None, None, None, None)
+    fields = ElasticFields(AXES[a], nodes, displacement, stresses.von_mises, stresses.hydrostatic,
+                           stresses.axial)  # fmt: skip
     return result, fields
 
 
@@ -435,7 +462,7 @@ def solve_elasticity(
     materials: Materials | None = None,
     strain: float = 1e-3,
     comm: MPI.Comm = MPI.COMM_WORLD,
-    on_fields: Callable[[ElasticFields, VoxelMesh], None] | None = None,
+    on_fields: Callable[[ElasticFields], None] | None = None,
     progress: Callable[[str], None] | None = None,  # called with each finished axis
 ) -> ElasticityResult:
     """Effective Young's modulus factor M = E_eff / E_grain and Poisson ratios along each axis.
@@ -467,14 +494,14 @@ def solve_elasticity(
     if not solid.any():
         raise InputError(m.metadata.get("source", "volume"), "the volume is all pore")
 
+    guess_nu = float(np.mean([nu_i for _, nu_i in constants.values()]))
     results: dict[str, ElasticAxisResult] = {}
     dofs = 0
-    problems: dict[bytes, VoxelElasticity] = {}
+    problems: dict[bytes, VoxelStiffness] = {}
     for axis in axes:
         a = axis_index(axis)
-        keep = spanning_clusters(solid, a, connectivity=1) if comm.rank == 0 else None
-        percolating = comm.bcast(bool(keep.any()) if keep is not None else None, root=0)
-        if not percolating:
+        keep = spanning_clusters(solid, a, connectivity=1)  # on every rank: cheaper than sending
+        if not keep.any():
             results[AXES[a]] = ElasticAxisResult(
                 M=0.0, E_eff_Pa=0.0, nu_eff={AXES[c]: None for c in range(3) if c != a},
                 percolating=False, converged=True, iterations=0,
@@ -482,25 +509,30 @@ def solve_elasticity(
             if progress:
                 progress(AXES[a])
             continue
-        key = comm.bcast(np.packbits(keep).tobytes() if comm.rank == 0 else None, root=0)
-        if key not in problems:  # the same load-bearing set for several axes: mesh once
+        key = np.packbits(keep).tobytes()
+        if key not in problems:  # the same load-bearing set for several axes: assemble once
             for old in problems.values():
-                old.stiffness.destroy()
+                old.destroy()
             problems.clear()  # one matrix alive at a time
-            vm = build_voxel_mesh(labels, m.voxel_size_m, keep=keep, comm=comm)
-            problems[key] = VoxelElasticity.build(vm, constants)
-        vm = problems[key].vm
-        result, fields = solve_axis(problems[key], a, E_ref, strain)
+            stiffness = VoxelStiffness.build(*voxel_moduli(labels, keep, constants),
+                                             m.voxel_size_m, comm)  # fmt: skip
+            stiffness.matrix.setNearNullSpace(
+                rigid_body_modes(stiffness.coordinates(), stiffness.matrix)
+            )
+            problems[key] = stiffness
+        result, fields = solve_axis(problems[key], a, E_ref, strain, guess_nu)
         dofs = max(dofs, result.dofs)
         if fields is not None and comm.rank == 0:
             result.stress = stress_statistics(
                 fields, ~solid, result.E_eff_Pa * strain, m.voxel_size_um
             )
         if fields is not None and on_fields is not None:
-            on_fields(fields, vm)
+            on_fields(fields)
         results[AXES[a]] = result
         if progress:
             progress(AXES[a])
+    for old in problems.values():
+        old.destroy()
     return ElasticityResult(
         shape=list(m.shape),
         voxel_size_um=m.voxel_size_um,

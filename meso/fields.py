@@ -1,4 +1,5 @@
-"""Potential and current-density fields of a conduction solve: XDMF for ParaView, a mid-plane PNG."""
+"""Fields of voxel solves as DOLFINx functions: conduction potential and current density (XDMF, a
+mid-plane PNG) and elastic displacement and stresses (XDMF)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,35 @@ from meso.atomic import atomic_path
 from meso.dolfinx_compat import cell_dofs, function_space
 from meso.fields_output import write_xdmf
 from meso.microstructure import AXES, axis_index
-from meso.voxel_mesh import VoxelMesh, electrode_facet_tags
+from meso.voxel_mesh import HEX_CORNERS, VoxelMesh, electrode_facet_tags
+
+
+def voxel_dg0(vm: VoxelMesh, volume: np.ndarray, name: str) -> dolfinx.fem.Function:
+    """A DG0 function on `vm` taking each cell's value from the voxel array `volume` (the
+    same array on every rank)."""
+    Q = function_space(vm.mesh, "DG", 0)
+    f = dolfinx.fem.Function(Q, name=name)
+    index = vm.voxel_index
+    f.x.array[cell_dofs(Q)[: len(index), 0]] = volume[index[:, 0], index[:, 1], index[:, 2]]
+    return f
+
+
+def elastic_field_functions(vm: VoxelMesh, fields) -> list[dolfinx.fem.Function]:
+    """Displacement (Q1, m) and von Mises and hydrostatic stress (DG0, Pa) of one voxel
+    elasticity solve (``meso.elasticity.ElasticFields``, arrays on rank 0) on the voxel mesh
+    `vm` cut from the same voxels."""
+    displacement, von_mises, hydrostatic = vm.comm.bcast(
+        (fields.displacement_m, fields.von_mises_Pa, fields.hydrostatic_Pa), root=0
+    )
+    V = function_space(vm.mesh, "Lagrange", 1, (3,))
+    u = dolfinx.fem.Function(V, name="displacement")
+    # local vertex i of a DOLFINx hexahedron sits at corner HEX_CORNERS[i] of its voxel
+    corners = HEX_CORNERS @ np.array([4, 2, 1])
+    nodes = fields.nodes.corner_nodes(vm.voxel_index, corners)
+    values = u.x.array.reshape(-1, 3)
+    values[cell_dofs(V)[: len(vm.voxel_index)]] = displacement[nodes]
+    return [u, voxel_dg0(vm, von_mises, "von_mises_Pa"), voxel_dg0(vm, hydrostatic,
+                                                                    "hydrostatic_Pa")]  # fmt: skip
 
 
 def current_density(

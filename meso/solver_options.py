@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any
 
 from petsc4py import PETSc
@@ -51,6 +52,26 @@ CG_GAMG_ELASTICITY: dict[str, Any] = {
     "mg_levels_pc_type": "jacobi",
     "mg_levels_esteig_ksp_type": "cg",
 }
+
+
+# Unprefixed options GAMG reads while it sets up (inside KSPSolve): free the intermediate data
+# of its Galerkin products P^T A P once the coarse operators exist. Measured on a 64^3
+# elasticity solve on 2 ranks: 0.1 GB less peak and 0.43 GB less held during the solve, same
+# iterations and time.
+GAMG_SETUP_OPTIONS: dict[str, Any] = {"mat_product_clear": "true"}
+
+
+@contextmanager
+def global_options(options: dict[str, Any]):
+    """Set unprefixed PETSc `options` for the duration of the block and remove them after."""
+    database = PETSc.Options()
+    for key, value in options.items():
+        database[key] = value
+    try:
+        yield
+    finally:
+        for key in options:
+            database.delValue(key)
 
 
 def create_ksp(matrix: PETSc.Mat, prefix: str, options: dict[str, Any] | None = None) -> PETSc.KSP:

@@ -18,13 +18,13 @@ FACE_MARKERS = {(axis, side): 2 * a + 1 + s for a, axis in enumerate(AXES) for s
                 enumerate(("min", "max"))}  # fmt: skip
 
 # Corner offsets of a hexahedron in DOLFINx's (tensor-product, lexicographic) vertex order.
-_HEX_CORNERS = np.array(
+HEX_CORNERS = np.array(
     [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]]
 )
 # Bit b = 4 i + 2 j + k of a lattice vertex's occupancy pattern is the voxel at offset
 # (i, j, k) - 1 from it (C order, so a pattern reshapes to a (2, 2, 2) block); a voxel with
 # its corner c at the vertex sits at offset 1 - c, i.e. in bit 7 - (4 c_x + 2 c_y + c_z).
-_OCTANT_OF_CORNER = 7 - _HEX_CORNERS @ np.array([4, 2, 1])
+_OCTANT_OF_CORNER = 7 - HEX_CORNERS @ np.array([4, 2, 1])
 
 
 def face_marker(axis: str | int, side: str) -> int:
@@ -150,7 +150,7 @@ def _hexahedra(keep: np.ndarray, voxel_size_m: float) -> tuple[np.ndarray, np.nd
         pattern |= padded[i : i + nx + 1, j : j + ny + 1, k : k + nz + 1].astype(np.int64) << bit
     voxels = np.stack(np.nonzero(keep), axis=1).astype(np.int64)
     stride = np.array([(ny + 1) * (nz + 1), nz + 1, 1], dtype=np.int64)
-    vertices = (voxels @ stride)[:, None] + (_HEX_CORNERS @ stride)[None, :]
+    vertices = (voxels @ stride)[:, None] + (HEX_CORNERS @ stride)[None, :]
     del voxels
     # the voxel sits in octant (1 - corner offset) of the block around its vertex
     octant = _OCTANT_OF_CORNER[None, :]

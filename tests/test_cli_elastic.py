@@ -36,6 +36,17 @@ def test_elastic_writes_results_and_fields(tmp_path, meso_exe):
         assert (out / f"elastic_{axis}.h5").stat().st_size > 0
         assert (out / f"elastic_von_mises_{axis}.png").read_bytes()[:4] == b"\x89PNG"
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left
+    # the written displacement meets the loading: u_x = 0 at x = 0 and strain * L at x = L
+    import h5py
+
+    with h5py.File(out / "elastic_x.h5", "r") as f:
+        points = f["Mesh/mesh/geometry"][:]
+        group = f["Function/displacement"]
+        u = group[next(iter(group))][:]
+    length = 8 * 0.5e-6
+    assert len(u) == len(points)
+    assert np.abs(u[np.isclose(points[:, 0], 0), 0]).max() < 1e-6 * 1e-3 * length
+    assert u[np.isclose(points[:, 0], length), 0] == pytest.approx(1e-3 * length, rel=1e-9)
 
 
 @pytest.mark.parametrize(
