@@ -23,6 +23,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from meso.voxel_fv import owned_range
+from meso.voxel_mesh import CORNER_COMPONENTS
 
 # Local node a of a voxel sits at corner CORNERS[a] = (i, j, k), a = 4 i + 2 j + k.
 CORNERS = np.array([(i, j, k) for i in (0, 1) for j in (0, 1) for k in (0, 1)])
@@ -117,7 +118,7 @@ class VoxelNodes:
         self.strides = np.array([self.lattice[1] * self.lattice[2], self.lattice[2], 1])
         padded = np.pad(keep, 2)  # voxel (i, j, k) at padded (i + 2, j + 2, k + 2)
         # occupancy pattern of the 2x2x2 voxels around each padded vertex (bit 7 - p: the
-        # voxel that holds the vertex at its corner p)
+        # voxel that holds the vertex at its corner p, as in meso.voxel_mesh)
         self.pattern = np.zeros(self.lattice, dtype=np.uint8)
         for p, c in enumerate(CORNERS):
             window = tuple(slice(1 - c[d], 1 - c[d] + self.lattice[d]) for d in range(3))
@@ -146,32 +147,12 @@ class VoxelNodes:
         out = []
         for b in corners:
             vertex = (voxels_padded + CORNERS[b]) @ self.strides
-            out.append(4 * vertex + _COMPONENT[self.pattern.ravel()[vertex], b])
+            out.append(4 * vertex + CORNER_COMPONENTS[self.pattern.ravel()[vertex], 7 - b])
         return np.stack(out, axis=1)
 
     def corner_nodes(self, voxels: np.ndarray, corners=range(8)) -> np.ndarray:
         """Node numbers (n, len(corners)) at `corners` of the kept `voxels` (n, 3)."""
         return self.number[self.corner_keys(np.asarray(voxels) + 1, corners)]
-
-
-def _face_components() -> np.ndarray:
-    """(256, 8): the face-connected component (0..3) of each voxel of a 2x2x2 block, by the
-    block's occupancy pattern (bit 7 - p: voxel p)."""
-    from scipy import ndimage
-
-    table = np.zeros((256, 8), dtype=np.int64)
-    for pattern in range(256):
-        occupied = np.array([(pattern >> (7 - p)) & 1 for p in range(8)], bool)
-        # voxel p sits at offset 1 - CORNERS[p] from the vertex
-        block = np.zeros((2, 2, 2), bool)
-        for p in range(8):
-            block[tuple(1 - CORNERS[p])] = occupied[p]
-        labels, _ = ndimage.label(block)
-        table[pattern] = [max(labels[tuple(1 - CORNERS[p])] - 1, 0) for p in range(8)]
-    return table
-
-
-_COMPONENT = _face_components()
 
 
 @dataclass
@@ -236,7 +217,7 @@ class VoxelStiffness:
         columns = np.empty((hi - lo, 8, 8), dtype=np.int64)
         for p in range(8):
             voxel = padded_ijk - CORNERS[p]  # padded vertex of the voxel's corner 0
-            inside = _COMPONENT[pattern, p] == component
+            inside = CORNER_COMPONENTS[pattern, 7 - p] == component
             inside &= (pattern >> (7 - p)) & 1 == 1
             v = np.clip(voxel - 1, 0, np.array(nodes.shape) - 1)
             moduli[:, p] = np.where(inside, self.lam[v[:, 0], v[:, 1], v[:, 2]], 0.0)

@@ -128,7 +128,7 @@ def _corner_components() -> np.ndarray:
     return table
 
 
-_COMPONENTS = _corner_components()
+CORNER_COMPONENTS = _corner_components()
 
 
 def _hexahedra(keep: np.ndarray, voxel_size_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +154,7 @@ def _hexahedra(keep: np.ndarray, voxel_size_m: float) -> tuple[np.ndarray, np.nd
     del voxels
     # the voxel sits in octant (1 - corner offset) of the block around its vertex
     octant = _OCTANT_OF_CORNER[None, :]
-    component = _COMPONENTS[pattern.ravel()[vertices], octant]
+    component = CORNER_COMPONENTS[pattern.ravel()[vertices], octant]
     keys = vertices * 4 + component
     del vertices, component
     used = np.zeros(4 * pattern.size, dtype=bool)
