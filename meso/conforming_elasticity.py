@@ -39,6 +39,7 @@ from meso.elasticity import (
 from meso.errors import InputError
 from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, axis_index
+from meso.voxel_elasticity import lame_parameters
 
 
 @dataclass
@@ -137,7 +138,8 @@ def solve_axis_elastic(
     check_strain(strain, "strain")
     a = axis_index(axis)
     V = function_space(cm.mesh, "Lagrange", degree, (3,))
-    sigma = isotropic_stress(E_Pa / (2 * (1 + nu)), E_Pa * nu / ((1 + nu) * (1 - 2 * nu)))
+    lam, mu = lame_parameters(E_Pa, nu)
+    sigma = isotropic_stress(mu, lam)
     stiffness = BulkStiffness(V, sigma, ufl.dx)
     uh, iterations, reason = solve_uniaxial(stiffness, cm.facet_tags, a, E_Pa, strain, cm.box_m,
                                             f"meso_conforming_elastic_{AXES[a]}_",

@@ -8,9 +8,10 @@ mesh: on a 128^3 volume the mesh cost ~1.3 GB and its assembly ~50 s, and the me
 needed to solve (the tests check this matrix against DOLFINx's assembly of the same weak form).
 A mesh is built only when fields are written.
 
-Nodes are the corners of kept voxels, numbered in C order; rank r owns a contiguous run of them
-(slabs along x, as in ``meso.voxel_fv``), with the three displacement components interlaced
-(dof 3 n + c, PETSc block size 3 for GAMG).
+Nodes are the corners of kept voxels, split where voxels touch only along an edge or at a corner
+(``VoxelNodes``, as in ``meso.voxel_mesh``) and numbered in C order of their vertices; rank r owns
+a contiguous run of them (slabs along x, as in ``meso.voxel_fv``), with the three displacement
+components interlaced (dof 3 n + c, PETSc block size 3 for GAMG).
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from meso.voxel_mesh import CORNER_COMPONENTS
 
 # Local node a of a voxel sits at corner CORNERS[a] = (i, j, k), a = 4 i + 2 j + k.
 CORNERS = np.array([(i, j, k) for i in (0, 1) for j in (0, 1) for k in (0, 1)])
-# The 27 node offsets of the stencil, in C order (so neighbour numbers increase along a row).
-OFFSETS = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
 # 2x2x2 Gauss points of the unit cube: exact for products of Q1 gradients on a cube.
 GAUSS = np.array([(x, y, z) for x in (0, 1) for y in (0, 1) for z in (0, 1)]) * (
     1 / np.sqrt(3)
