@@ -17,12 +17,14 @@ from meso.errors import InputError
 from meso.materials import Materials, load_materials
 from meso.microstructure import AXES, Microstructure, axis_index
 from meso.solver_options import (
+    CG_AGGREGATION_ELASTICITY,
     CG_GAMG_ELASTICITY,
     GAMG_SETUP_OPTIONS,
     converged_reason_name,
     create_ksp,
     global_options,
 )
+from meso.voxel_coarse import CoarseSpace, aggregation_ksp, assemble_with_coarse_space
 from meso.voxel_elasticity import (
     VoxelNodes,
     VoxelStiffness,
@@ -198,9 +200,11 @@ def solve_loaded(
     guess: np.ndarray,
     prefix: str,
     solver_options: dict | None = None,
+    make_ksp: Callable[[PETSc.Mat], PETSc.KSP] | None = None,
 ) -> tuple[np.ndarray, int, int]:
-    """Solve (A + springs) u = 0 with u[rows] = values by CG + GAMG from `guess` (owned
-    entries), eliminating the Dirichlet rows and columns in place and restoring `A` after.
+    """Solve (A + springs) u = 0 with u[rows] = values by CG from `guess` (owned entries),
+    eliminating the Dirichlet rows and columns in place and restoring `A` after. The KSP is
+    `make_ksp` of the eliminated matrix, by default CG + GAMG (`solver_options`).
     Returns (owned solution, iterations, PETSc converged reason)."""
     subset = PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN
     A.axpy(1.0, springs, structure=subset)
@@ -211,7 +215,10 @@ def solve_loaded(
     x.assemble()
     b.zeroEntries()
     A.zeroRowsColumns(rows, 1.0, x, b)  # b takes the prescribed values' lifting
-    ksp = create_ksp(A, prefix, solver_options or CG_GAMG_ELASTICITY)
+    if make_ksp is None:
+        ksp = create_ksp(A, prefix, solver_options or CG_GAMG_ELASTICITY)
+    else:
+        ksp = make_ksp(A)
     ksp.setInitialGuessNonzero(True)
     with global_options(GAMG_SETUP_OPTIONS):
         ksp.solve(b, x)
@@ -351,6 +358,7 @@ def voxel_moduli(
 
 def solve_axis(
     stiffness: VoxelStiffness,
+    coarse: CoarseSpace,
     axis: str | int,
     E_reference_Pa: float,
     strain: float = 1e-3,
@@ -358,6 +366,9 @@ def solve_axis(
     solver_options: dict | None = None,
 ) -> tuple[ElasticAxisResult, ElasticFields | None]:
     """Load the voxel solid along `axis` and return E_eff, nu_eff and the stress fields.
+
+    CG is preconditioned by the two-level cycle on the `coarse` space of the stiffness
+    (``meso.voxel_coarse``; `solver_options` default CG_AGGREGATION_ELASTICITY).
 
     The face normal to `axis` at its start is held at zero normal displacement, the opposite
     face is moved by ``strain * L``; tangential displacements there and all other faces are
@@ -376,10 +387,21 @@ def solve_axis(
         rows.append((3 * (stiffness.start + on_face) + a).astype(PETSc.IntType))
         values.append(np.full(len(on_face), value))
     guess = homogeneous_displacement(stiffness.coordinates().T, a, strain, guess_nu, box_m)
-    solution, iterations, reason = solve_loaded(
-        stiffness.matrix, springs, np.concatenate(rows), np.concatenate(values),
-        guess.T.ravel(), f"meso_elastic_{AXES[a]}_", solver_options,
-    )  # fmt: skip
+    prefix = f"meso_elastic_{AXES[a]}_"
+    dirichlet = np.zeros((stiffness.num_owned, 3), bool)
+    dirichlet[:, a] = np.isin(stiffness.ijk[:, a], (0, stiffness.shape[a]))
+    diagonal = springs.getDiagonal()
+    with coarse.loaded(stiffness, dirichlet, diagonal.getArray().reshape(-1, 3)) as operator:
+
+        def make_ksp(A):
+            return aggregation_ksp(A, coarse.prolongator, operator, prefix,
+                                   solver_options or CG_AGGREGATION_ELASTICITY)  # fmt: skip
+
+        solution, iterations, reason = solve_loaded(
+            stiffness.matrix, springs, np.concatenate(rows), np.concatenate(values),
+            guess.T.ravel(), prefix, make_ksp=make_ksp,
+        )  # fmt: skip
+    diagonal.destroy()
     springs.destroy()
     displacement = stiffness.gather_displacement(solution)
     nodes = stiffness.nodes
@@ -497,7 +519,7 @@ def solve_elasticity(
     guess_nu = float(np.mean([nu_i for _, nu_i in constants.values()]))
     results: dict[str, ElasticAxisResult] = {}
     dofs = 0
-    problems: dict[bytes, VoxelStiffness] = {}
+    problems: dict[bytes, tuple[VoxelStiffness, CoarseSpace]] = {}
     for axis in axes:
         a = axis_index(axis)
         keep = spanning_clusters(solid, a, connectivity=1)  # on every rank: cheaper than sending
@@ -511,16 +533,14 @@ def solve_elasticity(
             continue
         key = np.packbits(keep).tobytes()
         if key not in problems:  # the same load-bearing set for several axes: assemble once
-            for old in problems.values():
-                old.destroy()
+            for problem in problems.values():
+                for part in problem:
+                    part.destroy()
             problems.clear()  # one matrix alive at a time
-            stiffness = VoxelStiffness.build(*voxel_moduli(labels, keep, constants),
-                                             m.voxel_size_m, comm)  # fmt: skip
-            stiffness.matrix.setNearNullSpace(
-                rigid_body_modes(stiffness.coordinates(), stiffness.matrix)
-            )
-            problems[key] = stiffness
-        result, fields = solve_axis(problems[key], a, E_ref, strain, guess_nu)
+            problems[key] = assemble_with_coarse_space(*voxel_moduli(labels, keep, constants),
+                                                       m.voxel_size_m, comm)  # fmt: skip
+        stiffness, coarse = problems[key]
+        result, fields = solve_axis(stiffness, coarse, a, E_ref, strain, guess_nu)
         dofs = max(dofs, result.dofs)
         if fields is not None and comm.rank == 0:
             result.stress = stress_statistics(
@@ -531,8 +551,9 @@ def solve_elasticity(
         results[AXES[a]] = result
         if progress:
             progress(AXES[a])
-    for old in problems.values():
-        old.destroy()
+    for problem in problems.values():
+        for part in problem:
+            part.destroy()
     return ElasticityResult(
         shape=list(m.shape),
         voxel_size_um=m.voxel_size_um,
