@@ -1,15 +1,17 @@
 """Coarse space of the voxel elasticity solve: rigid-body modes on blocks of lattice vertices.
 
-GAMG builds its first coarse level from the matrix graph: it squares the graph of the 27-point
-stencil (125 nodes a row) to find aggregates, then forms P^T A P with a Galerkin product whose
-intermediate A P is several times P's size. On a 128^3 volume that is ~5 GB on top of the
-6 GB matrix. On a voxel grid the aggregates are known beforehand, so this module does the
-same plain (unsmoothed) aggregation geometrically: the nodes of each block of BLOCK^3 lattice
-vertices form an aggregate whose six rigid-body modes, orthonormalised, are the columns of the
-tentative prolongator P, and the coarse operator P^T A P is summed block by block while the
-matrix is assembled (``VoxelStiffness.build(..., consumers=[coarse.add_rows])``). Each loading
-then only corrects the coarse operator for its Dirichlet rows and face springs; GAMG solves the
-coarse level (``meso.solver_options.CG_AGGREGATION_ELASTICITY``).
+PETSc's GAMG builds its first coarse level from the matrix graph: it squares the graph of the
+27-point stencil (125 nodes a row) to find aggregates, then forms P^T A P with a parallel
+Galerkin product whose intermediate A P is several times P's size; on a 128^3 volume that cost
+~5 GB on top of the 6 GB matrix (two ranks), and it needs the matrix in AIJ storage. On a voxel
+grid the aggregates are known beforehand, so this module does the same plain (unsmoothed)
+aggregation geometrically: the nodes of each block of BLOCK^3 lattice vertices form an aggregate
+whose six rigid-body modes, orthonormalised, are the columns of the tentative prolongator P, and
+P^T A P is summed from the matrix's rows while they are assembled
+(``assemble_with_coarse_space``). Each loading then corrects the coarse operator in place for
+its Dirichlet rows and face springs (``CoarseSpace.loaded``), and PCMG runs Chebyshev on the fine
+matrix and GAMG on the small coarse one (``meso.solver_options.CG_AGGREGATION_ELASTICITY``).
+PETSc has no way to hand GAMG ready-made aggregates (3.18), hence the hand-written level.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from meso.voxel_fv import owned_range
 
 BLOCK = 4  # lattice vertices per aggregate edge (see CG_AGGREGATION_ELASTICITY)
 MODES = 6
-_RELATIVE_RANK_TOLERANCE = 1e-9
-_NODES_PER_CHUNK = 1 << 16  # modes an aggregate cannot hold (too few nodes) are dropped
+_RELATIVE_RANK_TOLERANCE = 1e-9  # modes an aggregate cannot hold (too few nodes) are dropped
+_NODES_PER_CHUNK = 1 << 16
 
 
 def rigid_modes(d: np.ndarray) -> np.ndarray:
