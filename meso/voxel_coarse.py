@@ -24,7 +24,7 @@ import dolfinx.la
 import numpy as np
 from petsc4py import PETSc
 
-from meso.voxel_elasticity import VoxelNodes, VoxelStiffness, set_blocks
+from meso.voxel_elasticity import VoxelNodes, VoxelStiffness, nonzeros, set_blocks
 from meso.voxel_fv import owned_range
 
 BLOCK = 4  # lattice vertices per aggregate edge (see CG_AGGREGATION_ELASTICITY)
@@ -124,7 +124,7 @@ class RigidAggregates:
         d_nnz = np.repeat(np.where(local, MODES, 0), 3).astype(PETSc.IntType)
         P = PETSc.Mat().createAIJ(
             ((3 * nodes.num_owned, 3 * nodes.count), (MODES * self.num_owned, MODES * self.count)),
-            nnz=(d_nnz, MODES - d_nnz), comm=nodes.comm,
+            nnz=nonzeros(d_nnz, MODES - d_nnz), comm=nodes.comm,
         )  # fmt: skip
         for lo in range(0, len(owned), _NODES_PER_CHUNK):  # bounds the temporaries
             nodes_chunk = owned[lo : lo + _NODES_PER_CHUNK]
@@ -154,8 +154,7 @@ class RigidAggregates:
         size = (MODES * self.num_owned, MODES * self.count)
         C = PETSc.Mat().createAIJ(
             (size, size), bsize=MODES, comm=self.nodes.comm,
-            nnz=(np.repeat(MODES * d_nnz, MODES).astype(PETSc.IntType),
-                 np.repeat(MODES * o_nnz, MODES).astype(PETSc.IntType)),
+            nnz=nonzeros(np.repeat(MODES * d_nnz, MODES), np.repeat(MODES * o_nnz, MODES)),
         )  # fmt: skip
         return C
 

@@ -103,6 +103,15 @@ def lame_parameters(E: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return E * nu / ((1 + nu) * (1 - 2 * nu)), E / (2 * (1 + nu))
 
 
+def nonzeros(diagonal: np.ndarray, off_diagonal: np.ndarray):
+    """Per-row preallocation counts for petsc4py, or (0, 0) on a rank that owns no rows:
+    petsc4py takes empty arrays as "no preallocation" and skips its collective setup there,
+    which leaves the other ranks waiting in the matrix assembly."""
+    if len(diagonal) == 0:
+        return 0, 0
+    return diagonal.astype(PETSc.IntType), off_diagonal.astype(PETSc.IntType)
+
+
 def set_blocks(
     matrix: PETSc.Mat, rows: np.ndarray, columns: np.ndarray, blocks: np.ndarray,
     mode: PETSc.InsertMode = PETSc.InsertMode.INSERT_VALUES,
@@ -293,7 +302,7 @@ class VoxelStiffness:
         A = PETSc.Mat().create(self.comm)
         A.setSizes(((3 * n_owned, 3 * self.count), (3 * n_owned, 3 * self.count)), 3)
         A.setType(PETSc.Mat.Type.BAIJ)
-        A.setPreallocationNNZ((diagonal_nnz, offdiag_nnz))
+        A.setPreallocationNNZ(nonzeros(diagonal_nnz, offdiag_nnz))
         A.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
         del diagonal_nnz, offdiag_nnz
         for lo in range(0, n_owned, _NODES_PER_CHUNK):

@@ -1,6 +1,7 @@
 """The geometric aggregation coarse space against PETSc's own Galerkin product P^T A P, with and
 without a loading's Dirichlet rows and springs, on one and two ranks."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -64,8 +65,6 @@ if comm.rank == 0:
 
 
 def run_check(tmp_path, command) -> dict:
-    import json
-
     (tmp_path / "check.py").write_text(CHECK)
     proc = subprocess.run([*command, sys.executable, str(tmp_path / "check.py")],
                           capture_output=True, text=True, timeout=300,
@@ -108,3 +107,40 @@ def test_modes_a_one_node_aggregate_cannot_hold_are_dropped():
                        atol=1e-10 * np.abs(A).max())  # fmt: skip
     assert np.array_equal(C[np.ix_(~kept, ~kept)], np.eye(24))
     assert not C[np.ix_(~kept, kept)].any()
+
+
+SMALL = """
+import json
+import numpy as np
+from mpi4py import MPI
+from meso import Microstructure
+from meso.elasticity import solve_elasticity
+from meso.voxel_coarse import RigidAggregates
+from meso.voxel_elasticity import VoxelNodes
+
+labels = np.ones((3, 4, 5), np.uint8)
+labels[1, 1, 1:3] = 0
+owned = RigidAggregates(VoxelNodes(labels > 0, MPI.COMM_WORLD)).num_owned
+r = solve_elasticity(Microstructure(labels), comm=MPI.COMM_WORLD)
+owned = MPI.COMM_WORLD.gather(owned)
+if MPI.COMM_WORLD.rank == 0:
+    print(json.dumps({"owned": owned, "M": {a: v.M for a, v in r.axes.items()}}))
+"""
+
+
+@pytest.mark.mpi
+def test_a_rank_without_coarse_rows_takes_part(tmp_path, mpirun):
+    # four aggregates, all first met on rank 0: rank 1 owns no coarse row (petsc4py must still
+    # preallocate there, or the assembly waits for it forever)
+    (tmp_path / "small.py").write_text(SMALL)
+    out = {}
+    for ranks in (1, 2):
+        proc = subprocess.run([*mpirun, "-n", str(ranks), sys.executable, str(tmp_path / "small.py")],
+                              capture_output=True, text=True, timeout=120,
+                              cwd=Path(__file__).parents[1])  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out[ranks] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out[2]["owned"] == [4, 0]
+    for axis, M in out[1]["M"].items():
+        assert 0.8 < M < 1
+        assert out[2]["M"][axis] == pytest.approx(M, rel=1e-6)
