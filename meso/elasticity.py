@@ -478,6 +478,14 @@ def stress_statistics(
                                   mean_axial_Pa, distance, min_range_um=voxel_size_um)  # fmt: skip
 
 
+def _release(problems: dict[bytes, tuple[VoxelStiffness, CoarseSpace]]) -> None:
+    """Free the PETSc objects of the assembled problems and forget them."""
+    for problem in problems.values():
+        for part in problem:
+            part.destroy()
+    problems.clear()
+
+
 def solve_elasticity(
     m: Microstructure,
     axes: Sequence[str] = AXES,
@@ -533,10 +541,7 @@ def solve_elasticity(
             continue
         key = np.packbits(keep).tobytes()
         if key not in problems:  # the same load-bearing set for several axes: assemble once
-            for problem in problems.values():
-                for part in problem:
-                    part.destroy()
-            problems.clear()  # one matrix alive at a time
+            _release(problems)  # one matrix alive at a time
             problems[key] = assemble_with_coarse_space(*voxel_moduli(labels, keep, constants),
                                                        m.voxel_size_m, comm)  # fmt: skip
         stiffness, coarse = problems[key]
@@ -551,9 +556,7 @@ def solve_elasticity(
         results[AXES[a]] = result
         if progress:
             progress(AXES[a])
-    for problem in problems.values():
-        for part in problem:
-            part.destroy()
+    _release(problems)
     return ElasticityResult(
         shape=list(m.shape),
         voxel_size_um=m.voxel_size_um,

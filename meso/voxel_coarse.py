@@ -229,9 +229,10 @@ class RigidAggregates:
 def aggregation_ksp(
     A: PETSc.Mat, P: PETSc.Mat, coarse: PETSc.Mat, prefix: str, options: dict
 ) -> PETSc.KSP:
-    """CG on `A` preconditioned by a two-level V-cycle: Chebyshev/Jacobi on `A`, the
-    prolongator `P` and GAMG on the `coarse` operator (its near-nullspace set), configured
-    from `options` under `prefix` (set while the levels read them, removed after)."""
+    """CG on `A` preconditioned by a two-level V-cycle: a smoother on `A`, the prolongator `P`
+    and a solver of the `coarse` operator (GAMG with its near-nullspace in the default
+    options), configured from `options` under `prefix` (set while the levels read them,
+    removed after)."""
     database = PETSc.Options()
     for key, value in options.items():
         database[f"{prefix}{key}"] = value

@@ -11,7 +11,7 @@ A mesh is built only when fields are written.
 Nodes are the corners of kept voxels, split where voxels touch only along an edge or at a corner
 (``VoxelNodes``, as in ``meso.voxel_mesh``) and numbered in C order of their vertices; rank r owns
 a contiguous run of them (slabs along x, as in ``meso.voxel_fv``), with the three displacement
-components interlaced (dof 3 n + c, PETSc block size 3 for GAMG).
+components interlaced (dof 3 n + c) and the matrix stored in 3 x 3 blocks (PETSc BAIJ).
 """
 
 from __future__ import annotations
