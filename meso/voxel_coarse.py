@@ -24,13 +24,20 @@ import dolfinx.la
 import numpy as np
 from petsc4py import PETSc
 
-from meso.voxel_elasticity import VoxelNodes, VoxelStiffness, nonzeros, set_blocks
+from meso.solver_options import GAMG_SETUP_OPTIONS, global_options
+from meso.voxel_elasticity import (
+    NODES_PER_CHUNK,
+    VoxelNodes,
+    VoxelStiffness,
+    nonzeros,
+    set_blocks,
+)
 from meso.voxel_fv import owned_range
 
 BLOCK = 4  # lattice vertices per aggregate edge (see CG_AGGREGATION_ELASTICITY)
 MODES = 6
 _RELATIVE_RANK_TOLERANCE = 1e-9  # modes an aggregate cannot hold (too few nodes) are dropped
-_NODES_PER_CHUNK = 1 << 16
+_PROLONGATOR_CHUNK = 1 << 16  # nodes per insertion into P (~60 MB of temporaries)
 
 
 def rigid_modes(d: np.ndarray) -> np.ndarray:
@@ -111,9 +118,8 @@ class RigidAggregates:
 
     def modes(self, node_numbers: np.ndarray) -> np.ndarray:
         """Q (n, 3, 6): the rows of P at the given nodes (R at the node times its basis)."""
-        keys = self.nodes.all_keys[node_numbers]
-        aggregate = self.aggregate_of_block[self._block_index(keys)]
-        return rigid_modes(self._offsets(keys)) @ self.basis[aggregate]
+        offsets = self._offsets(self.nodes.all_keys[node_numbers])
+        return rigid_modes(offsets) @ self.basis[self.aggregate_of(node_numbers)]
 
     def prolongator(self) -> PETSc.Mat:
         """P: owned fine dofs (3 per node, interlaced) x coarse dofs (6 per aggregate)."""
@@ -126,9 +132,9 @@ class RigidAggregates:
             ((3 * nodes.num_owned, 3 * nodes.count), (MODES * self.num_owned, MODES * self.count)),
             nnz=nonzeros(d_nnz, MODES - d_nnz), comm=nodes.comm,
         )  # fmt: skip
-        for lo in range(0, len(owned), _NODES_PER_CHUNK):  # bounds the temporaries
-            nodes_chunk = owned[lo : lo + _NODES_PER_CHUNK]
-            columns = np.repeat(MODES * aggregate[lo : lo + _NODES_PER_CHUNK], 3)[:, None]
+        for lo in range(0, len(owned), _PROLONGATOR_CHUNK):
+            nodes_chunk = owned[lo : lo + _PROLONGATOR_CHUNK]
+            columns = np.repeat(MODES * aggregate[lo : lo + _PROLONGATOR_CHUNK], 3)[:, None]
             columns = (columns + np.arange(MODES)).astype(PETSc.IntType)
             indptr = np.arange(0, columns.size + 1, MODES, dtype=PETSc.IntType)
             rows = np.arange(3 * nodes_chunk[0], 3 * nodes_chunk[-1] + 3, dtype=PETSc.IntType)
@@ -201,8 +207,8 @@ class RigidAggregates:
 
     def coarse_rigid_modes(self, C: PETSc.Mat) -> PETSc.NullSpace:
         """The six rigid-body modes of the whole volume in coarse coordinates (what GAMG on
-        the coarse level needs as near-nullspace): per aggregate T^+ G(c) with G moving the
-        rotation centre from the box centre to the aggregate's block centre c."""
+        the coarse level needs as near-nullspace): per aggregate T^+ [G(c); 0 I], where G(c)
+        moves the rotation centre from the box centre to the aggregate's block centre c."""
         ijk = np.stack(np.unravel_index(
             self.block_of_aggregate[self.start : self.start + self.num_owned],
             self.blocks_shape), axis=1)  # fmt: skip
@@ -230,14 +236,13 @@ def aggregation_ksp(
     A: PETSc.Mat, P: PETSc.Mat, coarse: PETSc.Mat, prefix: str, options: dict
 ) -> PETSc.KSP:
     """CG on `A` preconditioned by a two-level V-cycle: a smoother on `A`, the prolongator `P`
-    and a solver of the `coarse` operator (GAMG with its near-nullspace in the default
-    options), configured from `options` under `prefix` (set while the levels read them,
-    removed after)."""
-    database = PETSc.Options()
-    for key, value in options.items():
-        database[f"{prefix}{key}"] = value
-    try:
-        ksp = PETSc.KSP().create(A.getComm())
+    and a solver of the `coarse` operator, configured from `options` under `prefix` (PCMG
+    options; CG_AGGREGATION_ELASTICITY: GAMG with the coarse near-nullspace there). Set up
+    here, with GAMG freeing its product intermediates."""
+    if options.get("pc_type", "mg") != "mg":
+        raise ValueError(f"the two-level cycle is a PCMG; got pc_type {options['pc_type']!r}")
+    ksp = PETSc.KSP().create(A.getComm())
+    with global_options(options, prefix), global_options(GAMG_SETUP_OPTIONS):
         ksp.setOptionsPrefix(prefix)
         ksp.setOperators(A)
         pc = ksp.getPC()
@@ -247,9 +252,6 @@ def aggregation_ksp(
         pc.getMGCoarseSolve().setOperators(coarse)
         ksp.setFromOptions()
         ksp.setUp()
-    finally:
-        for key in options:
-            database.delValue(f"{prefix}{key}")
     return ksp
 
 
@@ -289,8 +291,8 @@ class CoarseSpace:
         fixed = np.zeros((nodes.count, 3), bool)
         fixed_parts = nodes.comm.allgather(dirichlet[touched_local])
         fixed[np.concatenate(parts)] = np.concatenate(fixed_parts)
-        for lo in range(0, len(touched_local), 1 << 13):
-            chunk = touched_local[lo : lo + (1 << 13)]
+        for lo in range(0, len(touched_local), NODES_PER_CHUNK):
+            chunk = touched_local[lo : lo + NODES_PER_CHUNK]
             row, column, blocks = stiffness.row_blocks(nodes.keys[chunk], True)
             r = nodes.start + chunk[row]
             keep_r = ~fixed[r]

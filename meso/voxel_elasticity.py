@@ -34,7 +34,7 @@ GAUSS = np.array([(x, y, z) for x in (0, 1) for y in (0, 1) for z in (0, 1)]) * 
     1 / np.sqrt(3)
 ) + 0.5 * (1 - 1 / np.sqrt(3))
 
-_NODES_PER_CHUNK = 1 << 13  # bounds the temporaries of the matrix build (~100 MB)
+NODES_PER_CHUNK = 1 << 13  # bounds the temporaries of the matrix build (~100 MB)
 _VOXELS_PER_CHUNK = 1 << 17
 
 
@@ -218,7 +218,8 @@ class VoxelStiffness:
         """`nodes` are those of ``mu > 0`` (built here unless given); `consumers` are called
         with (row node, column node, 3 x 3 blocks) of every chunk of rows as it is assembled,
         e.g. to form a coarse operator without a second pass."""
-        nodes = nodes or VoxelNodes(mu > 0, comm)
+        if nodes is None:
+            nodes = VoxelNodes(mu > 0, comm)
         self = cls(None, nodes, float(voxel_size_m), lam, mu)
         self.matrix = self._assemble(consumers)
         release_free_memory()
@@ -291,8 +292,8 @@ class VoxelStiffness:
         end = self.start + n_owned
         diagonal_nnz = np.zeros(n_owned, dtype=PETSc.IntType)  # blocks per block row
         offdiag_nnz = np.zeros(n_owned, dtype=PETSc.IntType)
-        for lo in range(0, n_owned, _NODES_PER_CHUNK):
-            hi = min(lo + _NODES_PER_CHUNK, n_owned)
+        for lo in range(0, n_owned, NODES_PER_CHUNK):
+            hi = min(lo + NODES_PER_CHUNK, n_owned)
             row, column, _ = self.row_blocks(self.nodes.keys[lo:hi], False)
             local = (column >= self.start) & (column < end)
             for counts, chosen in ((diagonal_nnz, local), (offdiag_nnz, ~local)):
@@ -305,8 +306,8 @@ class VoxelStiffness:
         A.setPreallocationNNZ(nonzeros(diagonal_nnz, offdiag_nnz))
         A.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
         del diagonal_nnz, offdiag_nnz
-        for lo in range(0, n_owned, _NODES_PER_CHUNK):
-            hi = min(lo + _NODES_PER_CHUNK, n_owned)
+        for lo in range(0, n_owned, NODES_PER_CHUNK):
+            hi = min(lo + NODES_PER_CHUNK, n_owned)
             row, column, blocks = self.row_blocks(self.nodes.keys[lo:hi], True)
             set_blocks(A, self.start + lo + row, column, blocks)
             for consumer in consumers:
