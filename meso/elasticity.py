@@ -1,4 +1,4 @@
-"""Effective Young's modulus factors M_x, M_y, M_z and stress fields of voxel microstructures (PETSc GAMG)."""
+"""Effective Young's modulus factors M_x, M_y, M_z and stress fields of voxel microstructures (PETSc multigrid)."""
 
 from __future__ import annotations
 

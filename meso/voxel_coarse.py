@@ -116,10 +116,13 @@ class RigidAggregates:
     def aggregate_of(self, node_numbers: np.ndarray) -> np.ndarray:
         return self.aggregate_of_block[self._block_index(self.nodes.all_keys[node_numbers])]
 
-    def modes(self, node_numbers: np.ndarray) -> np.ndarray:
-        """Q (n, 3, 6): the rows of P at the given nodes (R at the node times its basis)."""
+    def modes(self, node_numbers: np.ndarray, aggregate: np.ndarray | None = None) -> np.ndarray:
+        """Q (n, 3, 6): the rows of P at the given nodes (R at the node times its basis);
+        `aggregate` is their ``aggregate_of`` where the caller has it already."""
+        if aggregate is None:
+            aggregate = self.aggregate_of(node_numbers)
         offsets = self._offsets(self.nodes.all_keys[node_numbers])
-        return rigid_modes(offsets) @ self.basis[self.aggregate_of(node_numbers)]
+        return rigid_modes(offsets) @ self.basis[aggregate]
 
     def prolongator(self) -> PETSc.Mat:
         """P: owned fine dofs (3 per node, interlaced) x coarse dofs (6 per aggregate)."""
@@ -172,16 +175,18 @@ class RigidAggregates:
         row_nodes, row = np.unique(rows, return_inverse=True)
         column_nodes, column = np.unique(columns, return_inverse=True)
         row_aggregate = self.aggregate_of(row_nodes)
-        column_aggregate = self.aggregate_of(column_nodes)[column]
+        column_node_aggregate = self.aggregate_of(column_nodes)
+        column_aggregate = column_node_aggregate[column]
         # K Q_c summed over the columns of a row that share an aggregate, then Q_r^T of it:
         # about five (row, aggregate) pairs per row instead of 27 blocks
         key = row * self.count + column_aggregate
         order = np.argsort(key, kind="stable")
         key = key[order]
         first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        KQ = np.add.reduceat(blocks[order] @ self.modes(column_nodes)[column[order]], first, axis=0)
+        column_modes = self.modes(column_nodes, column_node_aggregate)
+        KQ = np.add.reduceat(blocks[order] @ column_modes[column[order]], first, axis=0)
         row, column_aggregate = row[order][first], column_aggregate[order][first]
-        contributions = self.modes(row_nodes)[row].transpose(0, 2, 1) @ KQ
+        contributions = self.modes(row_nodes, row_aggregate)[row].transpose(0, 2, 1) @ KQ
         pair = row_aggregate[row] * self.count + column_aggregate
         order = np.argsort(pair, kind="stable")
         pair = pair[order]
@@ -285,12 +290,12 @@ class CoarseSpace:
         nodes = stiffness.nodes
         aggregates, A1 = self.aggregates, self.operator
         touched_local = np.flatnonzero(dirichlet.any(axis=1) | (springs != 0).any(axis=1))
+        parts = nodes.comm.allgather((nodes.start + touched_local, dirichlet[touched_local]))
+        touched_all = np.concatenate([numbers for numbers, _ in parts])
         touched = np.zeros(nodes.count, bool)  # all ranks' touched nodes
-        parts = nodes.comm.allgather(nodes.start + touched_local)
-        touched[np.concatenate(parts)] = True
+        touched[touched_all] = True
         fixed = np.zeros((nodes.count, 3), bool)
-        fixed_parts = nodes.comm.allgather(dirichlet[touched_local])
-        fixed[np.concatenate(parts)] = np.concatenate(fixed_parts)
+        fixed[touched_all] = np.concatenate([mask for _, mask in parts])
         for lo in range(0, len(touched_local), NODES_PER_CHUNK):
             chunk = touched_local[lo : lo + NODES_PER_CHUNK]
             row, column, blocks = stiffness.row_blocks(nodes.keys[chunk], True)

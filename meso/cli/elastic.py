@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "elastic",
         help="effective Young's modulus factors M_x/M_y/M_z and stress concentration",
         description="Linear elasticity (Q1 hexahedra, one per solid voxel, assembled on the voxel "
-        "grid and solved with PETSc CG + GAMG). For each axis the two faces normal to it get a prescribed normal "
-        "displacement (--strain), all other surfaces are traction-free. Reports "
+        "grid and solved with PETSc CG and a two-level multigrid: rigid-body modes of 4^3-vertex "
+        "blocks as coarse space, GAMG on the coarse level). For each axis the two faces normal "
+        "to it get a prescribed normal displacement (--strain), all other surfaces are traction-free. Reports "
         "M = E_eff / E_grain, the two effective Poisson ratios, and von Mises stress "
         "concentration (max and 99th percentile over the mean axial stress, and how far hot "
         "spots sit from the nearest pore). Pores and solid clusters that do not bridge the two "
