@@ -32,8 +32,8 @@ def volume(n: int):
 def worker(n: int, kind: str) -> None:
     from mpi4py import MPI
 
-    from meso.conduction import conduct
-    from meso.elasticity import solve_elasticity
+    from meso.conduction.voxel import conduct
+    from meso.elasticity.voxel import solve_elasticity
 
     comm = MPI.COMM_WORLD
     m = volume(n) if comm.rank == 0 else None

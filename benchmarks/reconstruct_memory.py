@@ -1,7 +1,7 @@
 """Peak memory of slab-by-slab reconstruction of a Data Exchange file much larger than the slab budget.
 
 Writes a synthetic scan (default 1500 angles x 1400 rows x 256 columns float32 = 2.15 GB) slab by
-slab, then reconstructs all of it in a fresh process with `imaging.slabs.reconstruct_to_file` and
+slab, then reconstructs all of it in a fresh process with `imaging.reconstruction.volume.reconstruct_to_file` and
 reports that process's peak resident memory above its post-import baseline, next to the file size
 and the slab budget `slab_memory_bytes`. Not run by CI (minutes; needs ~2.5 GB of disk).
 
@@ -22,7 +22,7 @@ import numpy as np
 CHILD = r"""
 import json, resource, sys, time
 from imaging.io_dxchange import open_dxchange
-from imaging.slabs import ReconstructionSettings, reconstruct_to_file, slab_memory_bytes
+from imaging.reconstruction.volume import ReconstructionSettings, reconstruct_to_file, slab_memory_bytes
 scan, out, slab_rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 with open_dxchange(scan) as source:

@@ -1,4 +1,4 @@
-"""Per-slice reconstruction time of `imaging.reconstruct.reconstruct_slice` against algotom called directly.
+"""Per-slice reconstruction time of `reconstruct_slice` against algotom called directly.
 
 Same sinogram (default 1500 angles x 2048 columns, a cylinder with an off-axis rod), same centre,
 same filter; reports the median of --repeats runs for both, our overhead, and the peak numpy memory
@@ -17,7 +17,7 @@ import tracemalloc
 import numpy as np
 from algotom.rec import reconstruction
 
-from imaging.reconstruct import reconstruct_slice
+from imaging.reconstruction.slices import reconstruct_slice
 
 
 def synthetic_sinogram(n_angles: int, n_cols: int) -> tuple[np.ndarray, np.ndarray]:

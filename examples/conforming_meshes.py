@@ -12,14 +12,14 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from meso.conduction import conduct
-from meso.conforming_conduction import conduct_conforming
-from meso.conforming_elasticity import elastic_conforming
-from meso.conforming_mesh import build_conforming_mesh
+from meso.conduction.conforming import conduct_conforming
+from meso.conduction.voxel import conduct
+from meso.elasticity.conforming import elastic_conforming
+from meso.io.mesh_xdmf import write_mesh_xdmf
 from meso.materials import parse_materials
-from meso.mesh_io import write_mesh_xdmf
-from meso.pore_geometry import PoreGeometry
-from meso.surface_mesh import SegmentedGeometry
+from meso.mesh.conforming import build_conforming_mesh
+from meso.mesh.pore_geometry import PoreGeometry
+from meso.mesh.surface import SegmentedGeometry
 from synth import generate
 
 SELF = MPI.COMM_SELF

@@ -3,15 +3,15 @@
     .venv/bin/python examples/elasticity_hotspots.py [OUT_DIR]
 
 Generates a 5%-porosity LLZO microstructure with `synth`, loads it along x, y and z with
-`meso.elasticity`, compares M with the Hashin-Shtrikman upper bound for its porosity, and
+`meso.elasticity.voxel`, compares M with the Hashin-Shtrikman upper bound for its porosity, and
 writes a von Mises mid-plane PNG for the x load (about a minute on 2 cores).
 """
 
 import sys
 from pathlib import Path
 
-from meso.elasticity import solve_elasticity
-from meso.fields_output import plot_midplane
+from meso.elasticity.voxel import solve_elasticity
+from meso.io.xdmf import plot_midplane
 from synth import generate
 from validation.elasticity_references import hashin_shtrikman_upper_porous
 

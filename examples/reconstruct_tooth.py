@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from imaging.io_dxchange import open_dxchange
-from imaging.slabs import ReconstructionSettings, reconstruct_to_file
+from imaging.reconstruction.volume import ReconstructionSettings, reconstruct_to_file
 
 ROOT = Path(__file__).resolve().parents[1]
 scan = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data" / "tooth.h5"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from meso.atomic import write_json
-from meso.volume_io import save
+from meso.io.atomic import write_json
+from meso.io.volumes import save
 from synth import generate, measure, twin
 from synth.measure import compare, expected_statistics
 

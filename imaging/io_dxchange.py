@@ -11,8 +11,8 @@ import h5py
 import numpy as np
 import tifffile
 
-from meso.atomic import atomic_path
 from meso.errors import InputError
+from meso.io.atomic import atomic_path
 
 DXCHANGE_PATHS = {
     "data": "/exchange/data",

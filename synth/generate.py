@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from meso.atomic import atomic_path
 from meso.errors import InputError
+from meso.io.atomic import atomic_path
 from meso.microstructure import DEFAULT_PHASES, Microstructure
 from synth import grains, pores
 

@@ -10,7 +10,7 @@ from dolfinx import fem, mesh
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.dolfinx_compat import function_space
+from meso.fem.compat import function_space
 
 domain = mesh.create_box(
     MPI.COMM_WORLD, [np.zeros(3), np.ones(3)], [6, 5, 4], mesh.CellType.hexahedron

@@ -8,7 +8,7 @@ import pytest
 
 from meso import Microstructure
 from meso.cli import COMMAND_MODULES, main
-from meso.volume_io import save
+from meso.io.volumes import save
 
 
 def test_help_in_a_subprocess_lists_working_commands(meso_exe):

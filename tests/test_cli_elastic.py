@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from meso import Microstructure
-from meso.volume_io import save
+from meso.io.volumes import save
 
 
 def test_elastic_writes_results_and_fields(tmp_path, meso_exe):

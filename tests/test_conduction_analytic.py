@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from meso.conduction import conduct, conductivity_volume
+from meso.conduction.voxel import conduct, conductivity_volume
 from meso.materials import load_materials, parse_materials
 from meso.microstructure import Microstructure
 from validation.conduction_references import (
@@ -166,10 +166,10 @@ def test_sphere_lattice_converges_to_rayleigh_at_first_order():
 def test_current_density_is_uniform_through_a_series_laminate(method):
     """Across layers the current density is the same in every voxel: J_x = I / A, J_y = J_z
     = 0 (the field written by --fields)."""
-    from meso.conduction import VoxelConduction, _sigma_function, fv_potential_function
-    from meso.fields import current_density
-    from meso.voxel_fv import FvProblem
-    from meso.voxel_mesh import build_voxel_mesh
+    from meso.conduction.fields import current_density
+    from meso.conduction.voxel import VoxelConduction, _sigma_function, fv_potential_function
+    from meso.conduction.voxel_fv import FvProblem
+    from meso.mesh.voxel import build_voxel_mesh
 
     layers = np.array([1, 2, 1, 1, 2, 1, 1])
     labels = np.broadcast_to(layers[:, None, None], (7, 4, 3)).astype(np.uint8)

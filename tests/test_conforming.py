@@ -8,17 +8,17 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from meso.conduction import conduct
-from meso.conforming_conduction import conduct_conforming, solid_volume_m3
-from meso.conforming_mesh import (
+from meso.conduction.conforming import conduct_conforming, solid_volume_m3
+from meso.conduction.voxel import conduct
+from meso.errors import InputError
+from meso.mesh.conforming import (
     PORE_SURFACE_MARKER,
     build_conforming_mesh,
     tetrahedron_quality,
 )
-from meso.errors import InputError
+from meso.mesh.pore_geometry import PoreGeometry
+from meso.mesh.voxel import face_marker
 from meso.microstructure import Microstructure
-from meso.pore_geometry import PoreGeometry
-from meso.voxel_mesh import face_marker
 from validation.conduction_references import rayleigh_cubic_spheres, sphere_cell
 
 SELF = MPI.COMM_SELF
@@ -146,9 +146,9 @@ def test_bad_pore_arrays_are_input_errors():
 
 MPI_SCRIPT = """
 import json, math
-from meso.conforming_conduction import conduct_conforming
-from meso.conforming_mesh import build_conforming_mesh
-from meso.pore_geometry import PoreGeometry
+from meso.conduction.conforming import conduct_conforming
+from meso.mesh.conforming import build_conforming_mesh
+from meso.mesh.pore_geometry import PoreGeometry
 from mpi4py import MPI
 g = PoreGeometry.spheres((1, 1, 1), [[0.5, 0.5, 0.5]], [(0.6 / (4 * math.pi)) ** (1 / 3)])
 cm = build_conforming_mesh(g, size_um=0.15, comm=MPI.COMM_WORLD)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from meso.cli import main
-from meso.elasticity import solve_elasticity
+from meso.elasticity.voxel import solve_elasticity
+from meso.io.volumes import load, save
 from meso.microstructure import Microstructure
-from meso.volume_io import load, save
 from synth.generate import SynthGeometry
 from validation.conduction_references import rayleigh_cubic_spheres
 from validation.elasticity_references import (

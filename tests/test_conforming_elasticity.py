@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from meso.conforming_elasticity import elastic_conforming, solve_axis_elastic
-from meso.conforming_mesh import build_conforming_mesh
+from meso.elasticity.conforming import elastic_conforming, solve_axis_elastic
 from meso.errors import InputError
-from meso.pore_geometry import PoreGeometry
+from meso.mesh.conforming import build_conforming_mesh
+from meso.mesh.pore_geometry import PoreGeometry
 from validation.elasticity_references import dilute_spherical_pores_E
 
 SELF = MPI.COMM_SELF

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from meso import Microstructure
-from meso.elasticity import solve_elasticity
+from meso.elasticity.voxel import solve_elasticity
 from meso.materials import parse_materials
 from validation.elasticity_references import (
     dilute_spherical_pores_E,
@@ -141,7 +141,7 @@ import json, sys
 import numpy as np
 from mpi4py import MPI
 from meso import Microstructure
-from meso.elasticity import solve_elasticity
+from meso.elasticity.voxel import solve_elasticity
 labels = np.load(sys.argv[1])
 r = solve_elasticity(Microstructure(labels), axes=["x", "z"])
 if MPI.COMM_WORLD.rank == 0:

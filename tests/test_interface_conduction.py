@@ -6,11 +6,11 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from meso.conforming_conduction import conduct_conforming
-from meso.conforming_mesh import GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER, build_conforming_mesh
+from meso.conduction.conforming import conduct_conforming
+from meso.conduction.interfaces import solve_axis_with_interfaces
 from meso.errors import InputError
-from meso.interface_conduction import solve_axis_with_interfaces
-from meso.pore_geometry import PoreGeometry
+from meso.mesh.conforming import GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER, build_conforming_mesh
+from meso.mesh.pore_geometry import PoreGeometry
 from validation.interface_references import cubic_grains_with_interfaces
 
 SELF = MPI.COMM_SELF
@@ -73,7 +73,7 @@ def test_voxel_layers_only_approach_the_laminate_that_interfaces_give_exactly(gr
     (``meso conduct``'s ASR conversion). Their layers along the current take cross-section
     from the grains and the layers add length, so M misses the exact laminate (measured 22 %
     at 4 voxels per grain, 4 % at 8), where the zero-thickness interfaces hit it to 1e-6."""
-    from meso.conduction import conduct
+    from meso.conduction.voxel import conduct
     from meso.materials import parse_materials
     from meso.microstructure import Microstructure
 

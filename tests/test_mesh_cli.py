@@ -10,9 +10,9 @@ import ufl
 from mpi4py import MPI
 
 from meso.cli import main
-from meso.mesh_io import read_mesh_xdmf
+from meso.io.mesh_xdmf import read_mesh_xdmf
+from meso.io.volumes import save
 from meso.microstructure import Microstructure
-from meso.volume_io import save
 
 SELF = MPI.COMM_SELF
 
@@ -132,10 +132,10 @@ def test_console_script_exits_with_code_2_on_bad_input(tmp_path, meso_exe):
 def test_conforming_conduction_of_a_synth_json_agrees_with_voxels(synth_folder):
     """The same pores meshed conformingly from the exact ellipsoids: porosity and M within the
     staircase error (~2 %) of the voxel fe solve (grain boundaries conduct like grains)."""
-    from meso.conduction import conduct
-    from meso.conforming_conduction import conduct_file_conforming
+    from meso.conduction.conforming import conduct_file_conforming
+    from meso.conduction.voxel import conduct
+    from meso.io.volumes import load
     from meso.materials import parse_materials
-    from meso.volume_io import load
 
     uniform = parse_materials(
         "[phases.pore]\nlabel = 0\nvoid = true\n[phases.grain]\nlabel = 1\nsigma_S_per_m = 1\n"
@@ -153,7 +153,7 @@ def test_conforming_conduction_of_a_synth_json_agrees_with_voxels(synth_folder):
 def test_conforming_conduction_of_a_label_volume_file(tmp_path):
     """A label volume goes the smoothed-wall route: the 16-voxel sphere cell within 1 % of
     Rayleigh's value."""
-    from meso.conforming_conduction import conduct_file_conforming
+    from meso.conduction.conforming import conduct_file_conforming
     from validation.conduction_references import rayleigh_cubic_spheres, sphere_cell
 
     save(Microstructure(sphere_cell(16, 0.2), voxel_size_um=0.25), tmp_path / "cell.npz")

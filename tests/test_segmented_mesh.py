@@ -7,13 +7,13 @@ import pytest
 from mpi4py import MPI
 
 from meso.cli import main
-from meso.conduction import conduct
-from meso.conforming_conduction import conduct_conforming
-from meso.conforming_mesh import PORE_SURFACE_MARKER, build_conforming_mesh
+from meso.conduction.conforming import conduct_conforming
+from meso.conduction.voxel import conduct
 from meso.errors import InputError
+from meso.io.volumes import save
+from meso.mesh.conforming import PORE_SURFACE_MARKER, build_conforming_mesh
+from meso.mesh.surface import SegmentedGeometry
 from meso.microstructure import Microstructure
-from meso.surface_mesh import SegmentedGeometry
-from meso.volume_io import save
 from validation.conduction_references import rayleigh_cubic_spheres, sphere_cell
 
 SELF = MPI.COMM_SELF

@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 from matplotlib import image
 
-from meso.volume_io import load, save
+from meso.io.volumes import load, save
 from synth import generate
 
 ARGS = ["--shape", "32", "--voxel-size", "0.5", "--porosity", "0.05", "--pore-size", "1.5",

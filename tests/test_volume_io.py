@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from meso import InputError, Microstructure
-from meso.volume_io import load, save
+from meso.io.volumes import load, save
 
 FORMATS = [".npz", ".h5", ".tif", ".tiff", ".vti"]
 
@@ -66,7 +66,7 @@ def test_h5_dataset_path_and_override(tmp_path, sample):
 
 
 def test_save_is_atomic_and_leaves_no_partial_file(tmp_path, sample, monkeypatch):
-    import meso.volume_io as vio
+    import meso.io.volumes as vio
 
     target = tmp_path / "vol.h5"
     save(sample, target)

@@ -7,10 +7,10 @@ import ufl
 from mpi4py import MPI
 from scipy.spatial import ConvexHull, Delaunay
 
-from meso.conforming_mesh import GRAIN_BOUNDARY_MARKER, build_conforming_mesh
-from meso.interface_conduction import solve_axis_with_interfaces
-from meso.pore_geometry import PoreGeometry
-from meso.voronoi_cells import voronoi_polyhedra
+from meso.conduction.interfaces import solve_axis_with_interfaces
+from meso.mesh.conforming import GRAIN_BOUNDARY_MARKER, build_conforming_mesh
+from meso.mesh.pore_geometry import PoreGeometry
+from meso.mesh.voronoi import voronoi_polyhedra
 
 SELF = MPI.COMM_SELF
 

@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from meso.elasticity import voxel_moduli
-from meso.voxel_coarse import assemble_with_coarse_space
+from meso.elasticity.voxel import voxel_moduli
+from meso.elasticity.voxel_coarse import assemble_with_coarse_space
 
 CHECK = """
 import json, sys
 import numpy as np
 from mpi4py import MPI
 from petsc4py import PETSc
-from meso.elasticity import voxel_moduli
-from meso.voxel_coarse import assemble_with_coarse_space
-from meso.voxel_elasticity import face_springs
+from meso.elasticity.voxel import voxel_moduli
+from meso.elasticity.voxel_coarse import assemble_with_coarse_space
+from meso.elasticity.voxel_stiffness import face_springs
 
 comm = MPI.COMM_WORLD
 rng = np.random.default_rng(3)
@@ -114,9 +114,9 @@ import json
 import numpy as np
 from mpi4py import MPI
 from meso import Microstructure
-from meso.elasticity import solve_elasticity
-from meso.voxel_coarse import RigidAggregates
-from meso.voxel_elasticity import VoxelNodes
+from meso.elasticity.voxel import solve_elasticity
+from meso.elasticity.voxel_coarse import RigidAggregates
+from meso.elasticity.voxel_stiffness import VoxelNodes
 
 labels = np.ones((3, 4, 5), np.uint8)
 labels[1, 1, 1:3] = 0

@@ -6,11 +6,16 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from meso.dolfinx_compat import cell_dofs, function_space
-from meso.elasticity import BulkStiffness, isotropic_stress, rigid_body_modes, voxel_moduli
-from meso.fields import voxel_dg0
-from meso.voxel_elasticity import VoxelNodes, VoxelStiffness, cell_stresses, face_mean_displacement
-from meso.voxel_mesh import HEX_CORNERS, build_voxel_mesh
+from meso.conduction.fields import voxel_dg0
+from meso.elasticity.voxel import BulkStiffness, isotropic_stress, rigid_body_modes, voxel_moduli
+from meso.elasticity.voxel_stiffness import (
+    VoxelNodes,
+    VoxelStiffness,
+    cell_stresses,
+    face_mean_displacement,
+)
+from meso.fem.compat import cell_dofs, function_space
+from meso.mesh.voxel import HEX_CORNERS, build_voxel_mesh
 
 H = 2e-6
 CONSTANTS = {1: (150e9, 0.257), 2: (60e9, 0.1)}

@@ -4,11 +4,11 @@ import dolfinx.fem.petsc
 import numpy as np
 from mpi4py import MPI
 
-from meso.conduction import _sigma_function
-from meso.dolfinx_compat import cell_dofs, function_space
-from meso.two_point_flux import two_point_flux_form
-from meso.voxel_fv import FvProblem
-from meso.voxel_mesh import build_voxel_mesh
+from meso.conduction.two_point_flux import two_point_flux_form
+from meso.conduction.voxel import _sigma_function
+from meso.conduction.voxel_fv import FvProblem
+from meso.fem.compat import cell_dofs, function_space
+from meso.mesh.voxel import build_voxel_mesh
 
 H = 2e-6
 SIGMA_BY_LABEL = np.array([0.0, 0.05, 0.005] + [0.0] * 253)

@@ -8,7 +8,7 @@ import ufl
 from mpi4py import MPI
 
 from meso.errors import InputError
-from meso.voxel_mesh import (
+from meso.mesh.voxel import (
     FACE_MARKERS,
     build_voxel_mesh,
     electrode_facet_tags,
@@ -113,7 +113,7 @@ def test_bad_input_is_reported():
 MPI_SCRIPT = """
 import json, numpy as np
 from mpi4py import MPI
-from meso.voxel_mesh import build_voxel_mesh
+from meso.mesh.voxel import build_voxel_mesh
 rng = np.random.default_rng(5)
 labels = np.where(rng.random((12, 9, 7)) < 0.3, 0, 1).astype(np.uint8)
 vm = build_voxel_mesh(labels if MPI.COMM_WORLD.rank == 0 else None, 1e-6)

@@ -1,7 +1,7 @@
 """Independent references for conductivity microstructure factors: laminates, brick layer, spheres.
 
 Every function computes its value from a formula or from the voxel array with numpy alone
-(no FEniCSx), so the solvers in ``meso.conduction`` can be checked against them.
+(no FEniCSx), so the solvers in ``meso.conduction.voxel`` can be checked against them.
 """
 
 from __future__ import annotations

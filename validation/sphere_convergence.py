@@ -17,20 +17,20 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
-from meso.atomic import atomic_path, write_csv, write_json
-from meso.conduction import conduct
-from meso.conforming_conduction import conduct_conforming
-from meso.conforming_mesh import build_conforming_mesh
+from meso.conduction.conforming import conduct_conforming
+from meso.conduction.voxel import conduct
+from meso.io.atomic import atomic_path, write_csv, write_json
+from meso.mesh.conforming import build_conforming_mesh
+from meso.mesh.pore_geometry import PoreGeometry
+from meso.mesh.surface import SegmentedGeometry
 from meso.microstructure import Microstructure
-from meso.pore_geometry import PoreGeometry
-from meso.surface_mesh import SegmentedGeometry
 from validation.conduction_references import rayleigh_cubic_spheres, sphere_cell
 
 VOXELS_PER_CELL = {"quick": (8, 12, 16, 24, 32), "full": (8, 12, 16, 24, 32, 48, 64, 96)}
 ELEMENT_SIZES = {"quick": (0.3, 0.2, 0.15, 0.1), "full": (0.3, 0.2, 0.15, 0.1, 0.07, 0.05)}
 # label, Lagrange degree, geometry order of the tetrahedra
 CONFORMING = (("conforming P1", 1, 1), ("conforming P2 (curved)", 2, 2))
-# the voxel labels meshed with smoothed walls (meso.surface_mesh), P1
+# the voxel labels meshed with smoothed walls (meso.mesh.surface), P1
 SEGMENTED_VOXELS = {"quick": (12, 16, 24), "full": (12, 16, 24, 32, 48)}
 
 

@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
-from meso.atomic import write_csv, write_json
-from meso.conduction import conduct
-from meso.conforming_conduction import conduct_conforming
-from meso.conforming_elasticity import elastic_conforming
-from meso.conforming_mesh import build_conforming_mesh
-from meso.elasticity import solve_elasticity
+from meso.conduction.conforming import conduct_conforming
+from meso.conduction.voxel import conduct
+from meso.elasticity.conforming import elastic_conforming
+from meso.elasticity.voxel import solve_elasticity
+from meso.io.atomic import write_csv, write_json
 from meso.materials import load_materials
+from meso.mesh.conforming import build_conforming_mesh
+from meso.mesh.pore_geometry import PoreGeometry
 from meso.microstructure import AXES, Microstructure
-from meso.pore_geometry import PoreGeometry
 
 
 def voxelise(pores: PoreGeometry, shape: int) -> Microstructure:

@@ -19,11 +19,11 @@ from imaging.phantom.cycling import (
     thickness_change_m,
 )
 from imaging.phantom.forward import BeamlineSettings, simulate_scan
-from imaging.phase import wavelength_m
-from meso.atomic import write_json
+from imaging.reconstruction.phase import wavelength_m
 from meso.errors import InputError
+from meso.io.atomic import write_json
+from meso.io.volumes import save
 from meso.microstructure import Microstructure
-from meso.volume_io import save
 
 
 @dataclass

@@ -11,7 +11,7 @@ import xraydb
 from scipy import ndimage
 
 from imaging.phantom.cell import BOUNDARY, COLLECTOR, GRAIN, LITHIUM, PORE
-from imaging.phase import wavelength_m
+from imaging.reconstruction.phase import wavelength_m
 
 # (formula, density g/cm^3) per label; the pore/void is vacuum (argon-filled cells differ by <1e-3).
 MATERIALS = {
@@ -69,7 +69,7 @@ def project(
     -k * integral(delta) in radians.
 
     The beam runs along y of the volume rotated by +theta about z (scipy.ndimage.rotate, linear
-    interpolation), which is the convention `imaging.reconstruct.reconstruct_slice` inverts.
+    interpolation), which is the convention `imaging.reconstruction.slices.reconstruct_slice` inverts.
     """
     voxel_m = voxel_size_um * 1e-6
     n_angles, (nx, _, nz) = len(theta_deg), mu_per_m.shape

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from meso.errors import InputError
+from meso.io.volumes import FORMATS, load
 from meso.microstructure import AXES, Microstructure
-from meso.volume_io import FORMATS, load
 
 
 def add_volume_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def load_volume(args: argparse.Namespace) -> Microstructure:
     """The label volume VOL, or the one a `meso synth` synth.json names."""
     path = Path(args.volume)
     if path.suffix.lower() == ".json":
-        from meso.conforming_source import read_synth_json, synth_volume_path
+        from meso.mesh.sources import read_synth_json, synth_volume_path
 
         path = synth_volume_path(path, read_synth_json(path))
     return load(path, dataset=args.dataset, voxel_size_um=args.voxel_size)
@@ -133,8 +133,8 @@ def mesh_cache_dir(args: argparse.Namespace) -> Path | None:
 def build_conforming(args: argparse.Namespace, comm, materials=None):
     """The conforming mesh of VOL|SYNTH.json from the --mesh options: (ConformingSource,
     ConformingMesh, grain-boundary ASR or None); `materials` for conduction (grain-boundary
-    interfaces, ``meso.conforming_source.mesh_source``)."""
-    from meso.conforming_source import conforming_source, mesh_source
+    interfaces, ``meso.mesh.sources.mesh_source``)."""
+    from meso.mesh.sources import conforming_source, mesh_source
 
     source = conforming_source(args.volume, args.dataset, args.voxel_size)
     cache = mesh_cache_dir(args) if comm.rank == 0 else None

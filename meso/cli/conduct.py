@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from meso.atomic import write_csv, write_json
 from meso.cli.common import (
     add_mesh_arguments,
     add_solver_arguments,
@@ -18,6 +17,7 @@ from meso.cli.common import (
     parse_axes,
     progress_bar,
 )
+from meso.io.atomic import write_csv, write_json
 from meso.materials import load_materials
 
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     # DOLFINx and MPI are imported here, not at module level, to keep `meso --help` fast
     from mpi4py import MPI
 
-    from meso.conduction import conduct
+    from meso.conduction.voxel import conduct
 
     comm = MPI.COMM_WORLD
     axes = parse_axes(args.axes)
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     fields_dir = out / "fields" if args.fields else None
     extra = {"mesh": args.mesh}
     if args.mesh == "conforming":
-        from meso.conforming_conduction import conduct_conforming
+        from meso.conduction.conforming import conduct_conforming
 
         source, cm, asr = build_conforming(args, comm, materials)
         with progress_bar(args, len(axes), "conduct (conforming)", comm.rank) as bar:

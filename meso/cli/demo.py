@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from meso.cli.common import output_dir
-from meso.report import Section, write_report
+from meso.io.report import Section, write_report
 
 # (quick, full) settings; quick runs in about a minute on 2 cores.
 SYNTH = {
@@ -69,7 +69,7 @@ def _scan_figure(scan: Path, volume: Path, target: Path) -> tuple[Path, float]:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from meso.atomic import atomic_path
+    from meso.io.atomic import atomic_path
 
     with h5py.File(scan, "r") as f:
         truth = f["ground_truth/attenuation_per_m"][()]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from meso.atomic import write_csv, write_json
 from meso.cli.common import (
     add_mesh_arguments,
     add_solver_arguments,
@@ -17,6 +16,7 @@ from meso.cli.common import (
     parse_axes,
     progress_bar,
 )
+from meso.io.atomic import write_csv, write_json
 from meso.materials import load_materials
 
 
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     # DOLFINx and MPI are imported here, not at module level, to keep `meso --help` fast
     from mpi4py import MPI
 
-    from meso.elasticity import solve_elasticity
+    from meso.elasticity.voxel import solve_elasticity
 
     comm = MPI.COMM_WORLD
     axes = parse_axes(args.axes)
@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     meshes = {}  # the voxel mesh of each load-bearing set, built only for fields
 
     def write_fields(fields) -> None:
-        from meso.fields import elastic_field_functions
-        from meso.fields_output import plot_midplane, write_xdmf
-        from meso.voxel_mesh import build_voxel_mesh
+        from meso.conduction.fields import elastic_field_functions
+        from meso.io.xdmf import plot_midplane, write_xdmf
+        from meso.mesh.voxel import build_voxel_mesh
 
         key = fields.nodes.keep.tobytes()
         if key not in meshes:
@@ -99,9 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_conforming(args, comm, axes, materials, out) -> int:
     """--mesh conforming: gmsh tetrahedra, the solid with the grain's E and nu."""
-    from meso.conforming_elasticity import elasticity_conforming
-    from meso.elasticity import check_strain
-    from meso.fields_output import write_xdmf
+    from meso.elasticity.conforming import elasticity_conforming
+    from meso.elasticity.voxel import check_strain
+    from meso.io.xdmf import write_xdmf
 
     check_strain(args.strain)  # before the mesh is built
     source, cm, _ = build_conforming(args, comm)

@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def _read_synth_json(path: Path) -> dict | None:
     """The synth.json document, or None when `path` is not a .json file."""
-    from meso.conforming_source import read_synth_json
+    from meso.mesh.sources import read_synth_json
 
     return read_synth_json(path) if path.suffix.lower() == ".json" else None
 
@@ -68,10 +68,10 @@ def _voxel_mesh(args, source: Path, synth_report: dict | None, comm):
     import dolfinx.mesh
     import numpy as np
 
-    from meso.conforming_mesh import PORE_SURFACE_MARKER
-    from meso.conforming_source import synth_volume_path
-    from meso.volume_io import load
-    from meso.voxel_mesh import build_voxel_mesh
+    from meso.io.volumes import load
+    from meso.mesh.conforming import PORE_SURFACE_MARKER
+    from meso.mesh.sources import synth_volume_path
+    from meso.mesh.voxel import build_voxel_mesh
 
     volume = synth_volume_path(source, synth_report) if synth_report else source
     m = load(volume, dataset=args.dataset, voxel_size_um=args.voxel_size)
@@ -111,8 +111,8 @@ def _voxel_mesh(args, source: Path, synth_report: dict | None, comm):
 
 def _conforming_mesh(args, source: Path, synth_report: dict | None, comm):
     """ConformingMesh of a synth geometry, its tags and a report."""
-    from meso.conforming_mesh import build_conforming_mesh
-    from meso.pore_geometry import load_synth_geometry
+    from meso.mesh.conforming import build_conforming_mesh
+    from meso.mesh.pore_geometry import load_synth_geometry
 
     if synth_report is None:
         if args.grains:
@@ -134,9 +134,9 @@ def _conforming_mesh(args, source: Path, synth_report: dict | None, comm):
 
 def _segmented_mesh(args, source: Path, comm):
     """ConformingMesh of a label volume's solid with smoothed walls, its tags and a report."""
-    from meso.conforming_mesh import build_conforming_mesh
-    from meso.conforming_source import segmented_geometry
-    from meso.volume_io import load
+    from meso.io.volumes import load
+    from meso.mesh.conforming import build_conforming_mesh
+    from meso.mesh.sources import segmented_geometry
 
     m = load(source, dataset=args.dataset, voxel_size_um=args.voxel_size)
     m.require_solid()
@@ -151,12 +151,12 @@ def _segmented_mesh(args, source: Path, comm):
 def run(args: argparse.Namespace) -> int:
     from mpi4py import MPI
 
-    from meso.atomic import write_json
     from meso.cli.common import progress_bar
-    from meso.conforming_mesh import GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER
-    from meso.mesh_io import write_mesh_xdmf
+    from meso.io.atomic import write_json
+    from meso.io.mesh_xdmf import write_mesh_xdmf
+    from meso.mesh.conforming import GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER
+    from meso.mesh.voxel import FACE_MARKERS
     from meso.microstructure import DEFAULT_PHASES
-    from meso.voxel_mesh import FACE_MARKERS
 
     comm = MPI.COMM_WORLD
     start = time.perf_counter()

@@ -7,8 +7,8 @@ import functools
 import json
 from pathlib import Path
 
-from meso.atomic import write_json
 from meso.errors import InputError
+from meso.io.atomic import write_json
 
 
 def _rows(text: str) -> tuple[int, int]:
@@ -136,7 +136,7 @@ def _h5_to_tiff(h5_path: Path, tiff_path: Path, record: dict) -> None:
     import h5py
     import tifffile
 
-    from meso.atomic import atomic_path
+    from meso.io.atomic import atomic_path
 
     try:
         with h5py.File(h5_path) as fh, atomic_path(tiff_path) as tmp:
@@ -151,9 +151,13 @@ def _h5_to_tiff(h5_path: Path, tiff_path: Path, record: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imaging.center import save_center_figure
-    from imaging.reconstruct import reconstruct_slice
-    from imaging.slabs import ReconstructionSettings, attenuation_rows, reconstruct_to_file
+    from imaging.reconstruction.center import save_center_figure
+    from imaging.reconstruction.slices import reconstruct_slice
+    from imaging.reconstruction.volume import (
+        ReconstructionSettings,
+        attenuation_rows,
+        reconstruct_to_file,
+    )
 
     volume_path = _output_path(args)
     # TIFF pages are x-slices, but slabs arrive along z: reconstruct to HDF5 beside it, then convert.

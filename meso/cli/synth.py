@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from meso.atomic import atomic_path, write_csv, write_json
 from meso.cli.common import output_dir
 from meso.errors import InputError
+from meso.io.atomic import atomic_path, write_csv, write_json
+from meso.io.volumes import FORMATS, load, save
 from meso.microstructure import Microstructure
-from meso.volume_io import FORMATS, load, save
 
 GENERATE_ONLY = ("porosity", "pore_size", "pore_size_std", "anisotropy", "seed_process")
 

@@ -9,15 +9,15 @@ import h5py
 import numpy as np
 import pytest
 
-from imaging.center import find_center
 from imaging.io_dxchange import open_dxchange
 from imaging.phantom.cell import LITHIUM, PORE, build_cell
 from imaging.phantom.cycling import apply_step, current_density_map, lithium_thickness_vox
 from imaging.phantom.forward import BeamlineSettings, simulate_scan
-from imaging.phase import paganin
-from imaging.preprocess import minus_log, normalize, remove_stripes
-from imaging.reconstruct import reconstruct_slice
-from meso.volume_io import load
+from imaging.reconstruction.center import find_center
+from imaging.reconstruction.phase import paganin
+from imaging.reconstruction.preprocess import minus_log, normalize, remove_stripes
+from imaging.reconstruction.slices import reconstruct_slice
+from meso.io.volumes import load
 
 # Faraday's law, written out here independently of imaging.phantom.cycling:
 # Li thickness per unit charge = V_m / F = (6.941 g/mol / 0.534 g/cm^3) / 96485.33 C/mol.

@@ -10,9 +10,9 @@ from skimage.transform import radon
 
 from imaging.io_dxchange import open_dxchange, read_tiff_projections, write_dxchange
 from imaging.phantom.forward import fresnel_intensity, optical_constants, project
-from imaging.phase import paganin
-from imaging.preprocess import minus_log, normalize, remove_stripes
-from imaging.reconstruct import check_algorithm, reconstruct_slice, tomopy_available
+from imaging.reconstruction.phase import paganin
+from imaging.reconstruction.preprocess import minus_log, normalize, remove_stripes
+from imaging.reconstruction.slices import check_algorithm, reconstruct_slice, tomopy_available
 from meso.errors import InputError
 
 N = 96

@@ -17,9 +17,9 @@ from skimage.filters import threshold_otsu
 from skimage.registration import phase_cross_correlation
 
 from imaging.io_dxchange import open_dxchange
-from imaging.preprocess import minus_log, normalize, remove_stripes
-from imaging.reconstruct import reconstruct_slice
-from imaging.slabs import ReconstructionSettings, reconstruct_to_file
+from imaging.reconstruction.preprocess import minus_log, normalize, remove_stripes
+from imaging.reconstruction.slices import reconstruct_slice
+from imaging.reconstruction.volume import ReconstructionSettings, reconstruct_to_file
 
 # The module-scoped fixture below cannot use conftest's function-scoped shared_data/meso_exe,
 # so it repeats their look-up (same folder, same skip reason).

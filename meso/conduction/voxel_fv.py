@@ -1,7 +1,7 @@
 """Cell-centred finite-volume conduction straight on the voxel grid: numbering, matrix and solve.
 
-The ``fv`` scheme of ``meso.conduction`` is defined by the DOLFINx form
-``meso.two_point_flux.two_point_flux_form`` (DG0 unknowns, two-point fluxes with the harmonic
+The ``fv`` scheme of ``meso.conduction.voxel`` is defined by the DOLFINx form
+``meso.conduction.two_point_flux.two_point_flux_form`` (DG0 unknowns, two-point fluxes with the harmonic
 mean of the conductivities, the electrode potential imposed at h/2). On a voxel grid that form
 is a 7-point stencil, so it is assembled here from the voxel indices alone, with no mesh: the
 DOLFINx mesh of a 128^3 volume costs ~16 s and ~1.4 kB per voxel, more than the whole solve
@@ -9,7 +9,7 @@ DOLFINx mesh of a 128^3 volume costs ~16 s and ~1.4 kB per voxel, more than the 
 when fields are written.
 
 Unknowns are the kept voxels. Rank r owns a contiguous run of them in C order (slabs along x,
-the partition of ``meso.voxel_mesh.slab_destinations``), numbered inside the run by
+the partition of ``meso.mesh.voxel.slab_destinations``), numbered inside the run by
 anti-diagonal wavefronts i + j + k: with that order hypre's BoomerAMG setup took 4.7 s on a
 128^3 volume, against 9.3 s for plain C order (and ~4.5 s with the DOLFINx mesh's own
 bandwidth-reducing cell order, used before).
@@ -24,15 +24,15 @@ import numpy as np
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from meso.fem.solver_options import create_ksp
 from meso.microstructure import axis_index
-from meso.solver_options import create_ksp
 
 _ROWS_PER_CHUNK = 1 << 20  # bounds the temporaries of the matrix build (~100 MB)
 
 
 def owned_range(count: int, rank: int, size: int) -> tuple[int, int]:
     """[start, end) of the kept voxels (C order) that `rank` owns: the k with
-    k * size // count == rank, as in ``meso.voxel_mesh.slab_destinations``."""
+    k * size // count == rank, as in ``meso.mesh.voxel.slab_destinations``."""
     return -(-rank * count // size), -(-(rank + 1) * count // size)
 
 

@@ -9,8 +9,8 @@ import numpy as np
 from mpi4py import MPI
 from scipy import ndimage
 
-from meso.dolfinx_compat import create_mesh, fixed_partitioner
 from meso.errors import InputError
+from meso.fem.compat import create_mesh, fixed_partitioner
 from meso.microstructure import AXES, axis_index
 
 # Facet markers of the six faces of the box: 1/2 = x min/max, 3/4 = y min/max, 5/6 = z min/max.

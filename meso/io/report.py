@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meso.atomic import atomic_path
+from meso.io.atomic import atomic_path
 
 
 @dataclass

@@ -7,11 +7,11 @@ from contextlib import contextmanager
 import numpy as np
 
 from meso.errors import InputError
+from meso.mesh.pore_geometry import PoreGeometry
+from meso.mesh.voxel import face_marker
 from meso.microstructure import DEFAULT_PHASES
-from meso.pore_geometry import PoreGeometry
-from meso.voxel_mesh import face_marker
 
-# Facet tags beyond the box faces (meso.voxel_mesh's markers 1..6).
+# Facet tags beyond the box faces (meso.mesh.voxel's markers 1..6).
 PORE_SURFACE_MARKER = 7
 GRAIN_BOUNDARY_MARKER = 8
 
@@ -47,7 +47,7 @@ def _pore_solids(occ, geometry: PoreGeometry) -> list[tuple[int, int]]:
 def _grain_solids(occ, geometry: PoreGeometry) -> list[tuple[int, int]]:
     """The box, the boxes of a cubic grain lattice filling it, or its Voronoi grains."""
     if geometry.grain_seeds_um is not None:
-        from meso.voronoi_cells import add_occ_polyhedra, voronoi_polyhedra
+        from meso.mesh.voronoi import add_occ_polyhedra, voronoi_polyhedra
 
         cells = voronoi_polyhedra(geometry.grain_seeds_um, geometry.grain_stretch,
                                   geometry.box_um)  # fmt: skip
@@ -122,7 +122,7 @@ def build_gmsh_model(gmsh, geometry: PoreGeometry, size_um: float, refine_pores:
     gmsh's curvature sizing adds at least `elements_per_circle` elements around small pores.
     ``geometry_order`` 2 gives 10-node tetrahedra whose faces follow curved pore walls.
     Physical groups: the solid volumes DEFAULT_PHASES["grain"], the six box faces with
-    ``meso.voxel_mesh.FACE_MARKERS``, the pore walls PORE_SURFACE_MARKER and the faces shared
+    ``meso.mesh.voxel.FACE_MARKERS``, the pore walls PORE_SURFACE_MARKER and the faces shared
     by two grains GRAIN_BOUNDARY_MARKER. Solid pieces enclosed by pores (joined to no box
     face) are dropped: they carry no current and would leave the problem singular.
 

@@ -1,6 +1,6 @@
 """Ionic conductivity factors M_x, M_y, M_z on conforming tetrahedral meshes (P1/P2 Lagrange, DOLFINx).
 
-The same physics as ``meso.conduction``: steady conduction div(sigma grad phi) = 0 in the
+The same physics as ``meso.conduction.voxel``: steady conduction div(sigma grad phi) = 0 in the
 solid, 1 V between the two box faces normal to an axis, every other surface (box sides, pore
 walls) insulated; M = sigma_eff / sigma_grain from the current, tau = eps / M with eps the
 solid volume fraction of the mesh.
@@ -19,19 +19,19 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.conduction import ConductionResult
-from meso.conduction_shared import (
+from meso.conduction.system import (
     axis_conduction,
     dirichlet_system,
     dissipated_current,
     solve_from_linear_guess,
 )
-from meso.conforming_mesh import ConformingMesh
-from meso.dolfinx_compat import function_space
+from meso.conduction.voxel import ConductionResult
 from meso.errors import InputError
+from meso.fem.compat import function_space
+from meso.fem.solver_options import CG_BOOMERAMG
 from meso.materials import Materials, load_materials
+from meso.mesh.conforming import ConformingMesh
 from meso.microstructure import AXES, axis_index
-from meso.solver_options import CG_BOOMERAMG
 
 
 def solid_volume_m3(cm: ConformingMesh) -> float:
@@ -80,8 +80,8 @@ def write_conduction_fields(
 ) -> Path:
     """``conduction_AXIS_METHOD.xdmf`` in `folder`: the potential (V) and the current density
     -sigma grad(phi) averaged over each cell (A/m^2, DG0) of a conforming solve."""
-    from meso.conforming_elasticity import cell_averages
-    from meso.fields_output import write_xdmf
+    from meso.elasticity.conforming import cell_averages
+    from meso.io.xdmf import write_xdmf
 
     mesh = potential.function_space.mesh
     potential.name = "potential_V"
@@ -112,29 +112,29 @@ def conduct_conforming(
 
     Parameters
     ----------
-    cm : ConformingMesh (``meso.conforming_mesh.build_conforming_mesh``)
+    cm : ConformingMesh (``meso.mesh.conforming.build_conforming_mesh``)
     axes : sequence of "x", "y", "z"
     degree : 1 or 2, the Lagrange degree ("p1"/"p2" in the result's method)
     materials : Materials, optional (default: the packaged LLZO table; grain conductivity used)
     voxel_size_um : float, optional
         The voxel size of the volume the geometry belongs to; sets ``shape`` in the result.
-    solver_options : PETSc options replacing ``meso.solver_options.CG_BOOMERAMG``.
+    solver_options : PETSc options replacing ``meso.fem.solver_options.CG_BOOMERAMG``.
     progress : tqdm-like object with ``update()``, optional (one step per axis).
     grain_boundary_asr_ohm_m2 : float, optional
         Treat the grain-boundary facets of `cm` as zero-thickness interfaces of this
-        area-specific resistance (``meso.interface_conduction``, DG of `degree`, method "dg1"/"dg2").
+        area-specific resistance (``meso.conduction.interfaces``, DG of `degree`, method "dg1"/"dg2").
     fields_dir : folder, optional
         Write ``conduction_AXIS_METHOD.xdmf`` (potential, cell-averaged current density) there.
 
     Returns
     -------
     ConductionResult
-        The same document as ``meso.conduction.conduct`` with method "p1"/"p2" (or "dg1"/"dg2").
+        The same document as ``meso.conduction.voxel.conduct`` with method "p1"/"p2" (or "dg1"/"dg2").
 
     Examples
     --------
-    >>> from meso.conforming_mesh import build_conforming_mesh
-    >>> from meso.pore_geometry import PoreGeometry
+    >>> from meso.mesh.conforming import build_conforming_mesh
+    >>> from meso.mesh.pore_geometry import PoreGeometry
     >>> g = PoreGeometry((1, 1, 1), np.zeros((0, 3)), np.zeros((0, 3)))
     >>> r = conduct_conforming(build_conforming_mesh(g, 0.5, comm=MPI.COMM_SELF), ["x"])
     >>> round(r.factor("x"), 9)
@@ -163,7 +163,7 @@ def conduct_conforming(
         a = axis_index(axis)
         t0 = time.perf_counter()
         if with_interfaces:
-            from meso.interface_conduction import solve_potential_with_interfaces
+            from meso.conduction.interfaces import solve_potential_with_interfaces
 
             uh, current, iterations, reason = solve_potential_with_interfaces(
                 cm, axis, sigma_grain, grain_boundary_asr_ohm_m2, degree, solver_options
@@ -204,11 +204,11 @@ def conduct_file_conforming(
     A `meso synth` result (its synth.json, or the volume beside it): its exact pore ellipsoids
     are cut from the box by gmsh, curved (order 2) with `degree` 2; a grain-boundary phase
     becomes zero-thickness interfaces between the synth's Voronoi grains
-    (``meso.conforming_source.grain_boundary_resistance``). Any other label volume: its solid
-    with smoothed marching-cubes walls (``meso.surface_mesh``), boundaries meshed as grain.
+    (``meso.mesh.sources.grain_boundary_resistance``). Any other label volume: its solid
+    with smoothed marching-cubes walls (``meso.mesh.surface``), boundaries meshed as grain.
     The report of the interface model is ``cm.info["grain_boundaries"]``.
     """
-    from meso.conforming_source import conforming_source, mesh_source
+    from meso.mesh.sources import conforming_source, mesh_source
 
     materials = load_materials() if materials is None else materials
     source = conforming_source(path, dataset, voxel_size_um)

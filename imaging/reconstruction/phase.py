@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from imaging.preprocess import MIN_TRANSMISSION
+from imaging.reconstruction.preprocess import MIN_TRANSMISSION
 from meso.errors import InputError
 
 PLANCK_EV_S = 4.135667696e-15

@@ -11,11 +11,11 @@ import numpy as np
 import ufl
 from petsc4py import PETSc
 
-from meso.atomic import atomic_path
-from meso.dolfinx_compat import cell_dofs, function_space
-from meso.fields_output import write_xdmf
+from meso.fem.compat import cell_dofs, function_space
+from meso.io.atomic import atomic_path
+from meso.io.xdmf import write_xdmf
+from meso.mesh.voxel import HEX_CORNERS, VoxelMesh, electrode_facet_tags
 from meso.microstructure import AXES, axis_index
-from meso.voxel_mesh import HEX_CORNERS, VoxelMesh, electrode_facet_tags
 
 
 def voxel_dg0(vm: VoxelMesh, volume: np.ndarray, name: str) -> dolfinx.fem.Function:
@@ -30,7 +30,7 @@ def voxel_dg0(vm: VoxelMesh, volume: np.ndarray, name: str) -> dolfinx.fem.Funct
 
 def elastic_field_functions(vm: VoxelMesh, fields) -> list[dolfinx.fem.Function]:
     """Displacement (Q1, m) and von Mises and hydrostatic stress (DG0, Pa) of one voxel
-    elasticity solve (``meso.elasticity.ElasticFields``, arrays on rank 0) on the voxel mesh
+    elasticity solve (``meso.elasticity.voxel.ElasticFields``, arrays on rank 0) on the voxel mesh
     `vm` cut from the same voxels."""
     displacement, von_mises, hydrostatic = vm.comm.bcast(
         (fields.displacement_m, fields.von_mises_Pa, fields.hydrostatic_Pa), root=0

@@ -4,7 +4,7 @@
 conduction.json (sigma_eff = I L / A, M = sigma_eff / sigma_grain, tau = eps / M; no numbers
 from a solve that did not converge); ``dirichlet_system`` assembles a Lagrange conduction
 problem with 1 V on facets tagged 1 and 0 V on facets tagged 2. Used by the voxel (fv, fe),
-conforming P1/P2 and interface (DG) solvers (``meso.conduction`` is imported lazily, so that it
+conforming P1/P2 and interface (DG) solvers (``meso.conduction.voxel`` is imported lazily, so that it
 can import this module).
 """
 
@@ -18,11 +18,11 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.dolfinx_compat import petsc_vector
-from meso.solver_options import converged_reason_name, create_ksp
+from meso.fem.compat import petsc_vector
+from meso.fem.solver_options import converged_reason_name, create_ksp
 
 if TYPE_CHECKING:
-    from meso.conduction import AxisConduction
+    from meso.conduction.voxel import AxisConduction
 
 
 def axis_conduction(
@@ -46,7 +46,7 @@ def axis_conduction(
     >>> r.M, r.sigma_eff_S_per_m, r.tortuosity_factor
     (0.5, 0.5, 1.0)
     """
-    from meso.conduction import AxisConduction
+    from meso.conduction.voxel import AxisConduction
 
     converged = reason > 0
     sigma_eff = current_A * length_m / area_m2 if converged else None

@@ -83,7 +83,7 @@ class PoreGeometry:
                 raise InputError(self.source, "give grain_grid or grain seeds, not both")
 
     def cache_arrays(self) -> tuple:
-        """What the mesh depends on (for ``meso.mesh_cache``)."""
+        """What the mesh depends on (for ``meso.mesh.cache``)."""
         return (self.box_um, self.centres_um, self.semi_axes_um, self.grain_grid,
                 self.grain_seeds_um, self.grain_stretch)  # fmt: skip
 

@@ -17,13 +17,13 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from imaging.center import find_center
 from imaging.io_dxchange import ProjectionSource
-from imaging.phase import paganin, paganin_margin_rows
-from imaging.preprocess import minus_log, normalize, remove_stripes
-from imaging.reconstruct import check_algorithm, reconstruct_slice
-from meso.atomic import atomic_path
+from imaging.reconstruction.center import find_center
+from imaging.reconstruction.phase import paganin, paganin_margin_rows
+from imaging.reconstruction.preprocess import minus_log, normalize, remove_stripes
+from imaging.reconstruction.slices import check_algorithm, reconstruct_slice
 from meso.errors import InputError
+from meso.io.atomic import atomic_path
 
 VOLUME_DATASET = "volume"
 OUTPUT_SUFFIXES = (".h5", ".hdf5", ".zarr")

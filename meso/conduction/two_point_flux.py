@@ -12,7 +12,7 @@ def two_point_flux_form(sigma: dolfinx.fem.Function, V, voxel_size_m: float):
     harmonic mean of the two DG0 conductivities over the centre distance h times
     jump(u) jump(v) (a zero cell term keeps every diagonal entry in the sparsity pattern).
 
-    ``meso.voxel_fv.FvProblem`` assembles the same matrix straight from the voxel grid; the
+    ``meso.conduction.voxel_fv.FvProblem`` assembles the same matrix straight from the voxel grid; the
     tests compare the two.
     """
     u, v = ufl.TrialFunction(V), ufl.TestFunction(V)

@@ -11,18 +11,18 @@ import dolfinx.mesh
 import numpy as np
 from mpi4py import MPI
 
-from meso import mesh_cache
-from meso.dolfinx_compat import gmsh_model_to_mesh
 from meso.errors import InputError
-from meso.gmsh_geometry import (
+from meso.fem.compat import gmsh_model_to_mesh
+from meso.mesh import cache as mesh_cache
+from meso.mesh.gmsh_geometry import (
     GRAIN_BOUNDARY_MARKER,
     PORE_SURFACE_MARKER,
     build_gmsh_model,
     gmsh_session,
 )
+from meso.mesh.pore_geometry import PoreGeometry
+from meso.mesh.voxel import FACE_MARKERS, face_marker
 from meso.microstructure import axis_index
-from meso.pore_geometry import PoreGeometry
-from meso.voxel_mesh import FACE_MARKERS, face_marker
 
 # Elements refused by the quality check: inverted or flat (scaled Jacobian <= this), or so
 # distorted that the stiffness matrix is badly conditioned (radius ratio gamma below this).
@@ -100,7 +100,7 @@ class ConformingMesh:
     cell_tags : MeshTags (dim 3)
         The phase label of every local cell (1 = grain).
     facet_tags : MeshTags (dim 2)
-        Box faces with ``meso.voxel_mesh.face_marker(axis, side)``, pore walls with
+        Box faces with ``meso.mesh.voxel.face_marker(axis, side)``, pore walls with
         PORE_SURFACE_MARKER, faces shared by two grains with GRAIN_BOUNDARY_MARKER.
     box_m : (3,) box edges in metres
     quality : MeshQuality of the whole mesh (computed on rank 0, shared with every rank)
@@ -147,7 +147,7 @@ def build_conforming_mesh(
 
     Parameters
     ----------
-    geometry : PoreGeometry, or meso.surface_mesh.SegmentedGeometry
+    geometry : PoreGeometry, or meso.mesh.surface.SegmentedGeometry
         Box and pores in micrometres, or the solid of a label volume (needed on rank 0).
     size_um : float, optional
         Element size in the bulk; default two voxels, or a tenth of the smallest box edge.
@@ -161,7 +161,7 @@ def build_conforming_mesh(
     comm : MPI communicator
     cache_dir : folder, optional
         Keep the gmsh mesh there under a hash of the geometry and parameters
-        (``meso.mesh_cache``) and reuse it when the same mesh is asked for again.
+        (``meso.mesh.cache``) and reuse it when the same mesh is asked for again.
 
     Returns
     -------

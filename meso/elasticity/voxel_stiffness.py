@@ -9,8 +9,8 @@ needed to solve (the tests check this matrix against DOLFINx's assembly of the s
 A mesh is built only when fields are written.
 
 Nodes are the corners of kept voxels, split where voxels touch only along an edge or at a corner
-(``VoxelNodes``, as in ``meso.voxel_mesh``) and numbered in C order of their vertices; rank r owns
-a contiguous run of them (slabs along x, as in ``meso.voxel_fv``), with the three displacement
+(``VoxelNodes``, as in ``meso.mesh.voxel``) and numbered in C order of their vertices; rank r owns
+a contiguous run of them (slabs along x, as in ``meso.conduction.voxel_fv``), with the three displacement
 components interlaced (dof 3 n + c) and the matrix stored in 3 x 3 blocks (PETSc BAIJ).
 """
 
@@ -24,8 +24,8 @@ import numpy as np
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.voxel_fv import owned_range
-from meso.voxel_mesh import CORNER_COMPONENTS
+from meso.conduction.voxel_fv import owned_range
+from meso.mesh.voxel import CORNER_COMPONENTS
 
 # Local node a of a voxel sits at corner CORNERS[a] = (i, j, k), a = 4 i + 2 j + k.
 CORNERS = np.array([(i, j, k) for i in (0, 1) for j in (0, 1) for k in (0, 1)])
@@ -144,7 +144,7 @@ def set_blocks(
 
 
 class VoxelNodes:
-    """The nodes of the kept voxels, split as in ``meso.voxel_mesh``: voxels share a lattice
+    """The nodes of the kept voxels, split as in ``meso.mesh.voxel``: voxels share a lattice
     vertex only when they are face-connected around it (an edge or corner contact carries no
     load), so a node is a (vertex, component) pair, numbered in the order of its key
     4 * vertex + component (C order of the vertices; the same as the DOLFINx voxel mesh's
@@ -158,7 +158,7 @@ class VoxelNodes:
         self.strides = np.array([self.lattice[1] * self.lattice[2], self.lattice[2], 1])
         padded = np.pad(keep, 2)  # voxel (i, j, k) at padded (i + 2, j + 2, k + 2)
         # occupancy pattern of the 2x2x2 voxels around each padded vertex (bit 7 - p: the
-        # voxel that holds the vertex at its corner p, as in meso.voxel_mesh)
+        # voxel that holds the vertex at its corner p, as in meso.mesh.voxel)
         self.pattern = np.zeros(self.lattice, dtype=np.uint8)
         for p, c in enumerate(CORNERS):
             window = tuple(slice(1 - c[d], 1 - c[d] + self.lattice[d]) for d in range(3))

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from meso.atomic import atomic_path
 from meso.errors import InputError
+from meso.io.atomic import atomic_path
 from meso.microstructure import DEFAULT_PHASES, Microstructure
 
 FORMATS = (".npy", ".npz", ".h5", ".hdf5", ".tif", ".tiff", ".vti")

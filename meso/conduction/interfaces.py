@@ -22,11 +22,11 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.conduction import AxisConduction
-from meso.conduction_shared import axis_conduction, solve_from_linear_guess
-from meso.conforming_mesh import GRAIN_BOUNDARY_MARKER, ConformingMesh
-from meso.dolfinx_compat import function_space
+from meso.conduction.system import axis_conduction, solve_from_linear_guess
+from meso.conduction.voxel import AxisConduction
 from meso.errors import InputError
+from meso.fem.compat import function_space
+from meso.mesh.conforming import GRAIN_BOUNDARY_MARKER, ConformingMesh
 from meso.microstructure import AXES, axis_index
 
 # SIPG penalty per face: SAFETY (p+1)(p+3)/3 |F| / |K| sigma, the form of Shahbazi's explicit
@@ -47,7 +47,7 @@ def solve_axis_with_interfaces(
     AxisConduction with method "dg{degree}"; M = sigma_eff / sigma_grain from the electrode
     current (the SIPG-consistent flux, inlet and outlet averaged).
     """
-    from meso.conforming_conduction import solid_volume_m3
+    from meso.conduction.conforming import solid_volume_m3
 
     start = time.perf_counter()
     a_idx = axis_index(axis)
@@ -80,7 +80,7 @@ def solve_potential_with_interfaces(
     sigma_S_per_m : grain conductivity
     asr_ohm_m2 : grain-boundary area-specific resistance (> 0)
     degree : DG degree (1 or 2)
-    solver_options : PETSc options (default ``meso.solver_options.CG_BOOMERAMG``)
+    solver_options : PETSc options (default ``meso.fem.solver_options.CG_BOOMERAMG``)
 
     Returns
     -------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from meso.atomic import atomic_path, write_json
+from meso.io.atomic import atomic_path, write_json
 
 CACHE_FORMAT = 1  # bump when the meshing code changes what a cached mesh would contain
 

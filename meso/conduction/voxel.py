@@ -8,8 +8,8 @@ convention, eps = conducting volume fraction). Two discretisations of the same v
 - ``fv``: cell-centred finite volumes (DG0 unknowns, two-point fluxes on interior facets with
   the harmonic mean of the two conductivities over the centre distance h, and the electrode
   potential imposed weakly at distance h/2): TauFactor's and PoreSpy's scheme family. Defined
-  by the DOLFINx form in ``meso.two_point_flux``, assembled on the voxel grid without a mesh
-  (``meso.voxel_fv``).
+  by the DOLFINx form in ``meso.conduction.two_point_flux``, assembled on the voxel grid without a mesh
+  (``meso.conduction.voxel_fv``).
 - ``fe``: Q1 Lagrange elements on the voxel hexahedra (a DOLFINx mesh) with a DG0
   conductivity.
 """
@@ -29,24 +29,24 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from meso.conduction_shared import (
+from meso.conduction.system import (
     axis_conduction,
     dirichlet_system,
     dissipated_current,
     solve_from_linear_guess,
 )
-from meso.dolfinx_compat import cell_dofs, function_space
+from meso.conduction.voxel_fv import FvProblem
 from meso.errors import InputError
+from meso.fem.compat import cell_dofs, function_space
+from meso.fem.solver_options import CG_BOOMERAMG, converged_reason_name
 from meso.materials import Materials, load_materials
-from meso.microstructure import AXES, Microstructure, axis_index
-from meso.solver_options import CG_BOOMERAMG, converged_reason_name
-from meso.voxel_fv import FvProblem
-from meso.voxel_mesh import (
+from meso.mesh.voxel import (
     VoxelMesh,
     build_voxel_mesh,
     electrode_facet_tags,
     spanning_clusters,
 )
+from meso.microstructure import AXES, Microstructure, axis_index
 
 METHODS = ("fv", "fe")
 LOG = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def _sigma_function(vm: VoxelMesh, sigma_by_label: np.ndarray) -> dolfinx.fem.Fu
 class VoxelConduction:
     """The ``fe`` problem (Q1 Lagrange on the voxel hexahedra) on one voxel mesh, assembled per
     axis with its Dirichlet rows: 1 V on the min face of the axis, 0 V on the max face.
-    (The ``fv`` scheme needs no mesh: ``meso.voxel_fv.FvProblem``.)"""
+    (The ``fv`` scheme needs no mesh: ``meso.conduction.voxel_fv.FvProblem``.)"""
 
     def __init__(self, vm: VoxelMesh, sigma: dolfinx.fem.Function):
         self.vm, self.sigma = vm, sigma
@@ -180,7 +180,7 @@ class VoxelConduction:
 def fv_potential_function(vm: VoxelMesh, problem: FvProblem, potential: np.ndarray):
     """The fv potential (owned unknowns of `problem`) as a DG0 function on the voxel mesh `vm`
     cut from the same voxels, for writing fields."""
-    from meso.fields import voxel_dg0
+    from meso.conduction.fields import voxel_dg0
 
     return voxel_dg0(vm, problem.gather(potential, root=None), "potential_V")
 
@@ -231,7 +231,7 @@ def conduct(
     comm : MPI communicator; the mesh is built on rank 0 and distributed over it.
     fields_dir : folder, optional
         Write potential and current density (XDMF) and a mid-plane PNG per solve there.
-    solver_options : PETSc options replacing ``meso.solver_options.CG_BOOMERAMG``.
+    solver_options : PETSc options replacing ``meso.fem.solver_options.CG_BOOMERAMG``.
     progress : tqdm-like object with ``update()``, optional (one step per solve).
 
     Returns
@@ -329,7 +329,7 @@ def conduct(
                             converged_reason_name(reason))  # fmt: skip
             result.axes[axis][mt] = entry
             if fields_dir is not None and converged:
-                from meso.fields import write_conduction_fields
+                from meso.conduction.fields import write_conduction_fields
 
                 vm, sigma = problem_for(groups[axis], "mesh")  # once per group, not per axis
                 if mt == "fv":

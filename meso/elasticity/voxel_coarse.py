@@ -10,7 +10,7 @@ whose six rigid-body modes, orthonormalised, are the columns of the tentative pr
 P^T A P is summed from the matrix's rows while they are assembled
 (``assemble_with_coarse_space``). Each loading then corrects the coarse operator in place for
 its Dirichlet rows and face springs (``CoarseSpace.loaded``), and PCMG runs Chebyshev on the fine
-matrix and GAMG on the small coarse one (``meso.solver_options.CG_AGGREGATION_ELASTICITY``).
+matrix and GAMG on the small coarse one (``meso.fem.solver_options.CG_AGGREGATION_ELASTICITY``).
 PETSc has no way to hand GAMG ready-made aggregates (3.18), hence the hand-written level.
 """
 
@@ -24,15 +24,15 @@ import dolfinx.la
 import numpy as np
 from petsc4py import PETSc
 
-from meso.solver_options import GAMG_SETUP_OPTIONS, global_options
-from meso.voxel_elasticity import (
+from meso.conduction.voxel_fv import owned_range
+from meso.elasticity.voxel_stiffness import (
     NODES_PER_CHUNK,
     VoxelNodes,
     VoxelStiffness,
     nonzeros,
     set_blocks,
 )
-from meso.voxel_fv import owned_range
+from meso.fem.solver_options import GAMG_SETUP_OPTIONS, global_options
 
 BLOCK = 4  # lattice vertices per aggregate edge (see CG_AGGREGATION_ELASTICITY)
 MODES = 6

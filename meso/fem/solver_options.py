@@ -37,7 +37,7 @@ CG_BOOMERAMG: dict[str, Any] = {
 # on 1 and 2 ranks (38 and 38, against 37 and 61 with threshold 0.02).
 CG_GAMG_ELASTICITY: dict[str, Any] = {
     "ksp_type": "cg",
-    # started from the homogeneous solution (meso.elasticity), rtol 1e-6 gives M within 1e-7
+    # started from the homogeneous solution (meso.elasticity.voxel), rtol 1e-6 gives M within 1e-7
     # (relative) of a zero start at rtol 1e-7 in 24 instead of 40 iterations (64^3 5%-porous
     # volume); 1e-5 took 17 but left a laminate's M 3e-6 off the exact Reuss value
     "ksp_rtol": 1e-6,
@@ -55,7 +55,7 @@ CG_GAMG_ELASTICITY: dict[str, Any] = {
 
 
 # Voxel elasticity: the same CG, preconditioned by a two-level V-cycle whose coarse space is the
-# rigid-body modes of blocks of 4^3 lattice vertices (meso.voxel_coarse: GAMG's plain aggregation
+# rigid-body modes of blocks of 4^3 lattice vertices (meso.elasticity.voxel_coarse: GAMG's plain aggregation
 # done geometrically, with no graph and no Galerkin product in PETSc), Chebyshev/point-block
 # Jacobi on the fine matrix and two GAMG V-cycles on the coarse one (smoothed aggregation there,
 # without squaring its graph). Measured on the 64^3 5%-porous volume, x axis, 2 ranks: 17 CG
@@ -65,7 +65,7 @@ CG_GAMG_ELASTICITY: dict[str, Any] = {
 # took 24 iterations where one took 30.
 CG_AGGREGATION_ELASTICITY: dict[str, Any] = {
     "ksp_type": "cg",
-    "pc_type": "mg",  # two levels, built by meso.voxel_coarse.aggregation_ksp
+    "pc_type": "mg",  # two levels, built by meso.elasticity.voxel_coarse.aggregation_ksp
     "ksp_rtol": CG_GAMG_ELASTICITY["ksp_rtol"],
     "ksp_atol": 0.0,
     "ksp_max_it": 2000,

@@ -33,7 +33,7 @@ def write_xdmf(
         with XDMFFile(comm, str(tmpdir / path.name), "w") as xdmf:
             xdmf.write_mesh(mesh)
             if tags:
-                from meso.dolfinx_compat import write_meshtags
+                from meso.fem.compat import write_meshtags
 
                 mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
                 for tag in tags:
@@ -65,7 +65,7 @@ def plot_midplane(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from meso.atomic import atomic_path
+    from meso.io.atomic import atomic_path
 
     axes_names = "xyz"
     index = volume.shape[normal_axis] // 2

@@ -9,8 +9,8 @@ import numpy as np
 from algotom.prep import calculation
 from scipy import ndimage
 
-from meso.atomic import atomic_path
 from meso.errors import InputError
+from meso.io.atomic import atomic_path
 
 
 def sinogram_180(sinogram: np.ndarray, theta_deg: np.ndarray) -> np.ndarray:

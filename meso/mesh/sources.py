@@ -4,7 +4,7 @@
 meshes: the synth.json of a `meso synth` result (given, or beside the volume it names) gives
 the exact pore ellipsoids of synth_geometry.npz (and, when grain boundaries are resolved, its
 Voronoi grains); any other label volume gives its solid bounded by smoothed marching-cubes
-walls (``meso.surface_mesh``). ``grain_boundary_resistance`` decides how the grain-boundary
+walls (``meso.mesh.surface``). ``grain_boundary_resistance`` decides how the grain-boundary
 phase of the materials enters a conforming conduction solve.
 """
 
@@ -45,7 +45,7 @@ class ConformingSource:
     def geometry(self, grains: bool = False, smoothing_voxels: float | None = None):
         """PoreGeometry (synth, with Voronoi grains if `grains`) or SegmentedGeometry."""
         if self.synth_json is not None:
-            from meso.pore_geometry import load_synth_geometry
+            from meso.mesh.pore_geometry import load_synth_geometry
 
             if smoothing_voxels is not None:
                 raise InputError(
@@ -57,8 +57,8 @@ class ConformingSource:
 
 def segmented_geometry(m, path, smoothing_voxels: float | None = None):
     """The solid of the label volume `m` (read from `path`) bounded by marching-cubes walls
-    smoothed over `smoothing_voxels` (default 0.5), as ``meso.surface_mesh`` meshes it."""
-    from meso.surface_mesh import SegmentedGeometry
+    smoothed over `smoothing_voxels` (default 0.5), as ``meso.mesh.surface`` meshes it."""
+    from meso.mesh.surface import SegmentedGeometry
 
     smoothing = 0.5 if smoothing_voxels is None else smoothing_voxels
     return SegmentedGeometry(m.solid_mask(), m.voxel_size_um, smoothing, str(path))
@@ -128,7 +128,7 @@ def conforming_source(
         except (OSError, KeyError, ValueError):
             pass  # load_synth_geometry names a missing or broken file when it is needed
         return ConformingSource(path, synth_json, h, thickness)
-    from meso.volume_io import load
+    from meso.io.volumes import load
 
     m = load(path, dataset=dataset, voxel_size_um=voxel_size_um)
     m.require_solid()
@@ -202,7 +202,7 @@ def mesh_source(
     curved (geometry order 2) for `degree` 2."""
     from mpi4py import MPI
 
-    from meso.conforming_mesh import build_conforming_mesh
+    from meso.mesh.conforming import build_conforming_mesh
 
     asr, note = (None, None) if materials is None else grain_boundary_resistance(source, materials)
     geometry = source.geometry(grains=asr is not None, smoothing_voxels=smoothing_voxels)

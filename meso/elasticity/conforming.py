@@ -1,6 +1,6 @@
 """Effective Young's modulus factors M_x, M_y, M_z on conforming tetrahedral meshes (P1/P2, DOLFINx).
 
-The same loading and result arithmetic as ``meso.elasticity`` (``solve_uniaxial``,
+The same loading and result arithmetic as ``meso.elasticity.voxel`` (``solve_uniaxial``,
 ``uniaxial_result``): along each axis the face normal to it at its start is held at zero normal
 displacement and the opposite face is moved by strain * L, tangential motion there is free
 (weak springs remove the rigid-body modes), every other surface (box sides, pore walls) is
@@ -23,9 +23,7 @@ from dolfinx import fem
 from mpi4py import MPI  # noqa: F401 (the doctests use it)
 from petsc4py import PETSc
 
-from meso.conforming_mesh import PORE_SURFACE_MARKER, ConformingMesh
-from meso.dolfinx_compat import cell_dofs, function_space
-from meso.elasticity import (
+from meso.elasticity.voxel import (
     BulkStiffness,
     ElasticAxisResult,
     ElasticityResult,
@@ -36,10 +34,12 @@ from meso.elasticity import (
     solve_uniaxial,
     uniaxial_result,
 )
+from meso.elasticity.voxel_stiffness import lame_parameters
 from meso.errors import InputError
+from meso.fem.compat import cell_dofs, function_space
 from meso.materials import Materials, load_materials
+from meso.mesh.conforming import PORE_SURFACE_MARKER, ConformingMesh
 from meso.microstructure import AXES, axis_index
-from meso.voxel_elasticity import lame_parameters
 
 
 @dataclass
@@ -86,7 +86,7 @@ def conforming_stress_statistics(
     cell_volumes: np.ndarray,
     mean_axial_Pa: float,
 ) -> StressStatistics | None:
-    """``meso.elasticity``'s StressStatistics over the tetrahedra (on rank 0, None elsewhere):
+    """``meso.elasticity.voxel``'s StressStatistics over the tetrahedra (on rank 0, None elsewhere):
     volume-weighted 99th percentile, distance = cell midpoint to the nearest pore-wall facet
     midpoint (within about one wall element of the true distance)."""
     from scipy.spatial import cKDTree
@@ -126,8 +126,8 @@ def solve_axis_elastic(
 
     Examples
     --------
-    >>> from meso.conforming_mesh import build_conforming_mesh
-    >>> from meso.pore_geometry import PoreGeometry
+    >>> from meso.mesh.conforming import build_conforming_mesh
+    >>> from meso.mesh.pore_geometry import PoreGeometry
     >>> cm = build_conforming_mesh(PoreGeometry((1, 1, 1), [], []), 0.5, comm=MPI.COMM_SELF)
     >>> r = solve_axis_elastic(cm, "x", 150e9, 0.25)
     >>> round(r.M, 6), round(r.nu_eff["y"], 6)
@@ -187,7 +187,7 @@ def elasticity_conforming(
     grain = materials.grain
     if grain.E_Pa is None or grain.nu is None:
         raise InputError(materials.source, "the grain phase has no E_Pa and nu")
-    from meso.conforming_conduction import solid_volume_m3
+    from meso.conduction.conforming import solid_volume_m3
 
     eps = solid_volume_m3(cm) / float(np.prod(cm.box_m))
     h = voxel_size_um or float(cm.box_m.min()) * 1e6

@@ -9,12 +9,12 @@ from pathlib import Path
 from mpi4py import MPI
 
 from meso.errors import InputError
-from meso.fields_output import write_xdmf
+from meso.io.xdmf import write_xdmf
 
 
 def write_mesh_xdmf(path: str | os.PathLike, mesh, tags: Sequence, comm: MPI.Comm) -> Path:
     """Write `mesh` (named "mesh") and its MeshTags `tags` (each under its ``name``) to
-    PATH.xdmf + PATH.h5, replacing both at once (meso.fields_output.write_xdmf)."""
+    PATH.xdmf + PATH.h5, replacing both at once (meso.io.xdmf.write_xdmf)."""
     mesh.name = "mesh"
     return write_xdmf(path, mesh, (), comm, tags)
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from meso.errors import InputError
-from meso.gmsh_geometry import PORE_SURFACE_MARKER
+from meso.mesh.gmsh_geometry import PORE_SURFACE_MARKER
+from meso.mesh.voxel import face_marker
 from meso.microstructure import DEFAULT_PHASES
-from meso.voxel_mesh import face_marker
 
 
 @dataclass
@@ -59,7 +59,7 @@ class SegmentedGeometry:
         return np.asarray(self.solid.shape, dtype=float) * self.voxel_size_um
 
     def cache_arrays(self) -> tuple:
-        """What the mesh depends on (for ``meso.mesh_cache``)."""
+        """What the mesh depends on (for ``meso.mesh.cache``)."""
         return (self.box_um, np.packbits(self.solid), [self.smoothing_voxels])
 
     def wall_triangles(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

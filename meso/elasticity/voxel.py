@@ -13,24 +13,13 @@ from dolfinx import fem
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.errors import InputError
-from meso.materials import Materials, load_materials
-from meso.microstructure import AXES, Microstructure, axis_index
-from meso.solver_options import (
-    CG_AGGREGATION_ELASTICITY,
-    CG_GAMG_ELASTICITY,
-    GAMG_SETUP_OPTIONS,
-    converged_reason_name,
-    create_ksp,
-    global_options,
-)
-from meso.voxel_coarse import (
+from meso.elasticity.voxel_coarse import (
     CoarseSpace,
     aggregation_ksp,
     assemble_with_coarse_space,
     rigid_modes,
 )
-from meso.voxel_elasticity import (
+from meso.elasticity.voxel_stiffness import (
     VoxelNodes,
     VoxelStiffness,
     cell_stresses,
@@ -38,7 +27,18 @@ from meso.voxel_elasticity import (
     face_springs,
     lame_parameters,
 )
-from meso.voxel_mesh import face_marker, spanning_clusters
+from meso.errors import InputError
+from meso.fem.solver_options import (
+    CG_AGGREGATION_ELASTICITY,
+    CG_GAMG_ELASTICITY,
+    GAMG_SETUP_OPTIONS,
+    converged_reason_name,
+    create_ksp,
+    global_options,
+)
+from meso.materials import Materials, load_materials
+from meso.mesh.voxel import face_marker, spanning_clusters
+from meso.microstructure import AXES, Microstructure, axis_index
 
 # Tangential springs on the two loaded faces remove the rigid-body motions of every load-bearing
 # cluster (two lateral translations and the rotation about the load axis) without pinning
@@ -369,7 +369,7 @@ def solve_axis(
     """Load the voxel solid along `axis` and return E_eff, nu_eff and the stress fields.
 
     CG is preconditioned by the two-level cycle on the `coarse` space of the stiffness
-    (``meso.voxel_coarse``; `solver_options` default CG_AGGREGATION_ELASTICITY).
+    (``meso.elasticity.voxel_coarse``; `solver_options` default CG_AGGREGATION_ELASTICITY).
 
     The face normal to `axis` at its start is held at zero normal displacement, the opposite
     face is moved by ``strain * L``; tangential displacements there and all other faces are

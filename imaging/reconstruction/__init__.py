@@ -1,0 +1,1 @@
+"""Tomographic reconstruction: normalisation, rings, phase retrieval, rotation centre, slices, volumes."""

@@ -1,0 +1,1 @@
+"""Meshes of microstructures: voxel hexahedra, conforming gmsh tetrahedra, their geometry and cache."""
