@@ -32,15 +32,14 @@ def volume(n: int):
 def worker(n: int, kind: str) -> None:
     from mpi4py import MPI
 
-    from meso.conduction.voxel import conduct
-    from meso.elasticity.voxel import solve_elasticity
+    from meso import conduct, elastic
 
     comm = MPI.COMM_WORLD
     m = volume(n) if comm.rank == 0 else None
     m = comm.bcast(m, root=0)
     start = time.perf_counter()
     if kind == "elastic":
-        r = solve_elasticity(m, comm=comm)
+        r = elastic(m, comm=comm)
         iterations = [a.iterations for a in r.axes.values()]
         values = {a: v.M for a, v in r.axes.items()}
         dofs = r.dofs

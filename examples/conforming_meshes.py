@@ -12,9 +12,7 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from meso.conduction.conforming import conduct_conforming
-from meso.conduction.voxel import conduct
-from meso.elasticity.conforming import elastic_conforming
+from meso import conduct, elastic
 from meso.io.mesh_xdmf import write_mesh_xdmf
 from meso.materials import parse_materials
 from meso.mesh.conforming import build_conforming_mesh
@@ -66,19 +64,19 @@ def main() -> None:
 
     # 3. Conduction and elasticity along x on each representation.
     print("\nM_x (conduction)")
-    voxel = conduct(m, ["x"], "both", materials, comm=SELF)
+    voxel = conduct(m, axes=["x"], method="both", materials=materials, comm=SELF)
     print(f"  voxels fv {voxel.factor('x', 'fv'):.4f}   voxels fe {voxel.factor('x', 'fe'):.4f}")
     for name in ("exact pores", "smoothed voxel walls"):
         print(
-            f"  {name:<22} P1 {conduct_conforming(meshes[name], ['x'], 1, materials).factor('x'):.4f}"
+            f"  {name:<22} P1 {conduct(meshes[name], axes=['x'], materials=materials).factor('x'):.4f}"
         )
-    with_boundaries = conduct_conforming(meshes["exact pores + grains"], ["x"], 1, materials,
-                                         grain_boundary_asr_ohm_m2=ASR_OHM_M2)  # fmt: skip
+    with_boundaries = conduct(meshes["exact pores + grains"], axes=["x"], materials=materials,
+                              grain_boundary_asr_ohm_m2=ASR_OHM_M2)  # fmt: skip
     print(f"  exact pores + grain boundaries of {ASR_OHM_M2:g} ohm m^2 (DG1) "
           f"{with_boundaries.factor('x'):.4f}")  # fmt: skip
-    elastic = elastic_conforming(meshes["exact pores"], ["x"], 150e9, 0.257)["x"]
+    elastic_x = elastic(meshes["exact pores"], axes=["x"], materials=materials).axes["x"]
     print(
-        f"\nE_x / E_grain on the exact pores (P1) {elastic.M:.4f}, nu_xy {elastic.nu_eff['y']:.3f}"
+        f"\nE_x / E_grain on the exact pores (P1) {elastic_x.M:.4f}, nu_xy {elastic_x.nu_eff['y']:.3f}"
     )
     print(f"\nmeshes (XDMF with cell and facet tags, for ParaView) in {out}")
 

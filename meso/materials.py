@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from meso.errors import InputError
 
 _KEYS = {"label", "void", "sigma_S_per_m", "asr_ohm_m2", "E_Pa", "nu"}
@@ -144,3 +146,8 @@ def load_materials(path: str | os.PathLike | None = None) -> Materials:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, f"cannot read materials file ({exc.__class__.__name__})") from None
     return parse_materials(text, str(path))
+
+
+def lame_parameters(E: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lambda, mu) in Pa from Young's modulus and Poisson's ratio."""
+    return E * nu / ((1 + nu) * (1 - 2 * nu)), E / (2 * (1 + nu))

@@ -9,7 +9,7 @@ import taufactor  # a test dependency (pyproject [dev])
 from mpi4py import MPI
 from scipy import ndimage
 
-from meso.conduction.voxel import conduct
+from meso import conduct
 from meso.microstructure import Microstructure
 
 

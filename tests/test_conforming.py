@@ -8,16 +8,16 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from meso.conduction.conforming import conduct_conforming, solid_volume_m3
-from meso.conduction.voxel import conduct
+from meso import conduct
 from meso.errors import InputError
+from meso.fem.integrals import solid_volume_m3
 from meso.mesh.conforming import (
     PORE_SURFACE_MARKER,
     build_conforming_mesh,
     tetrahedron_quality,
 )
+from meso.mesh.face_markers import face_marker
 from meso.mesh.pore_geometry import PoreGeometry
-from meso.mesh.voxel import face_marker
 from meso.microstructure import Microstructure
 from validation.conduction_references import rayleigh_cubic_spheres, sphere_cell
 
@@ -62,7 +62,7 @@ def test_box_faces_and_pore_surface_are_tagged_and_curved_geometry_is_accurate()
             assert _area(cm, face_marker(axis, side)) == pytest.approx(4e-12, rel=1e-9)
     r = RADIUS * 2e-6
     assert _area(cm, PORE_SURFACE_MARKER) == pytest.approx(4 * math.pi * r**2, rel=1e-3)
-    assert solid_volume_m3(cm) == pytest.approx(8e-18 * (1 - POROSITY), rel=1e-4)
+    assert solid_volume_m3(cm.mesh) == pytest.approx(8e-18 * (1 - POROSITY), rel=1e-4)
     assert set(np.unique(cm.cell_tags.values)) == {1}
     assert cm.quality.min_scaled_jacobian > 0.05 and cm.quality.mean_gamma > 0.6
     assert cm.num_cells == cm.quality.num_cells > 100
@@ -70,7 +70,7 @@ def test_box_faces_and_pore_surface_are_tagged_and_curved_geometry_is_accurate()
 
 def test_pore_free_box_has_M_one_along_every_axis():
     g = PoreGeometry((1.0, 2.0, 1.5), np.zeros((0, 3)), np.zeros((0, 3)))
-    result = conduct_conforming(build_conforming_mesh(g, 0.5, comm=SELF), degree=1)
+    result = conduct(build_conforming_mesh(g, 0.5, comm=SELF), degree=1)
     for axis in "xyz":
         assert result.axes[axis]["p1"].M == pytest.approx(1.0, rel=1e-7)
         assert result.axes[axis]["p1"].converged
@@ -84,15 +84,17 @@ def test_sphere_cell_converges_to_rayleigh_faster_than_voxels():
     errors, dofs = [], []
     for size in (0.3, 0.15):
         cm = build_conforming_mesh(_sphere_cell(), size_um=size, comm=SELF)
-        entry = conduct_conforming(cm, ["x"], degree=1).axes["x"]["p1"]
+        entry = conduct(cm, axes=["x"], degree=1).axes["x"]["p1"]
         errors.append(abs(entry.M - REFERENCE) / REFERENCE)
         dofs.append(entry.dofs)
     assert errors[0] / errors[1] > 2.2, errors  # halving h: at least 2^1.1 less error
     curved = build_conforming_mesh(_sphere_cell(), size_um=0.15, geometry_order=2, comm=SELF)
-    p2 = conduct_conforming(curved, ["x", "z"], degree=2)
+    p2 = conduct(curved, axes=["x", "z"], degree=2)
     for axis in "xz":
         assert p2.axes[axis]["p2"].M == pytest.approx(REFERENCE, rel=5e-4)
-    voxels = conduct(Microstructure(sphere_cell(24, POROSITY)), ["x"], method="both", comm=SELF)
+    voxels = conduct(
+        Microstructure(sphere_cell(24, POROSITY)), axes=["x"], method="both", comm=SELF
+    )
     for method in ("fv", "fe"):
         entry = voxels.axes["x"][method]
         voxel_error = abs(entry.M - REFERENCE) / REFERENCE
@@ -112,9 +114,9 @@ def test_synthetic_pores_mesh_with_the_volume_porosity():
     g = PoreGeometry.from_synth(geometry, m.voxel_size_um)
     assert g.num_pores >= 3 and not np.allclose(g.semi_axes_um[:, 0], g.semi_axes_um[:, 1])
     cm = build_conforming_mesh(g, size_um=2.0, comm=SELF)
-    porosity = 1.0 - solid_volume_m3(cm) / 20e-6**3
+    porosity = 1.0 - solid_volume_m3(cm.mesh) / 20e-6**3
     assert porosity == pytest.approx(m.volume_fractions()["pore"], abs=0.01)
-    result = conduct_conforming(cm, ["y"], degree=1, voxel_size_um=1.0)
+    result = conduct(cm, axes=["y"], degree=1, voxel_size_um=1.0)
     assert result.shape == (20, 20, 20)
     assert 0.8 < result.factor("y") < 1.0
 
@@ -146,18 +148,18 @@ def test_bad_pore_arrays_are_input_errors():
 
 MPI_SCRIPT = """
 import json, math
-from meso.conduction.conforming import conduct_conforming
+from meso import conduct
 from meso.mesh.conforming import build_conforming_mesh
 from meso.mesh.pore_geometry import PoreGeometry
 from mpi4py import MPI
 g = PoreGeometry.spheres((1, 1, 1), [[0.5, 0.5, 0.5]], [(0.6 / (4 * math.pi)) ** (1 / 3)])
 cm = build_conforming_mesh(g, size_um=0.15, comm=MPI.COMM_WORLD)
-r = conduct_conforming(cm, ["y"], degree=2)
+r = conduct(cm, axes=["y"], degree=2)
 owned = cm.mesh.topology.index_map(3).size_local
 counts = MPI.COMM_WORLD.gather(owned)
 lattice = PoreGeometry((3, 2, 2), [], [], grain_grid=(3, 2, 2))
 grains = build_conforming_mesh(lattice, size_um=0.5, comm=MPI.COMM_WORLD)
-dg = conduct_conforming(grains, ["x"], grain_boundary_asr_ohm_m2=4e-6)
+dg = conduct(grains, axes=["x"], grain_boundary_asr_ohm_m2=4e-6)
 if MPI.COMM_WORLD.rank == 0:
     print(json.dumps({"M": r.factor("y"), "cells": counts, "ranks": r.ranks,
                       "M_interfaces": dg.factor("x")}))
@@ -179,7 +181,7 @@ def test_two_ranks_give_the_serial_value(mpirun, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     parallel = json.loads(run.stdout.strip().splitlines()[-1])
     assert parallel["ranks"] == 2 and min(parallel["cells"]) > 0
-    serial = conduct_conforming(build_conforming_mesh(_sphere_cell(), 0.15, comm=SELF), ["y"], 2)
+    serial = conduct(build_conforming_mesh(_sphere_cell(), 0.15, comm=SELF), axes=["y"], degree=2)
     assert parallel["M"] == pytest.approx(serial.factor("y"), rel=1e-6)
     # interior-facet (DG) terms across the rank boundary: the exact laminate value, R sigma = 0.2 um
     assert parallel["M_interfaces"] == pytest.approx(1 / (1 + 2 * 4e-6 * 0.05 / 3e-6), rel=1e-6)
@@ -211,6 +213,6 @@ def test_cached_mesh_is_reused_and_keyed_on_its_parameters(tmp_path):
     )
     assert again.num_cells == first.num_cells != other.num_cells
     assert len(list(tmp_path.glob("*.msh"))) == 2
-    m_first = conduct_conforming(first, ["x"]).factor("x")
-    assert conduct_conforming(again, ["x"]).factor("x") == pytest.approx(m_first, rel=1e-12)
+    m_first = conduct(first, axes=["x"]).factor("x")
+    assert conduct(again, axes=["x"]).factor("x") == pytest.approx(m_first, rel=1e-12)
     assert np.array_equal(np.sort(again.facet_tags.values), np.sort(first.facet_tags.values))

@@ -7,8 +7,8 @@ import subprocess
 import numpy as np
 import pytest
 
+from meso import elastic
 from meso.cli import main
-from meso.elasticity.voxel import solve_elasticity
 from meso.io.volumes import load, save
 from meso.microstructure import Microstructure
 from synth.generate import SynthGeometry
@@ -158,7 +158,7 @@ def test_label_volume_without_synth_geometry_takes_the_smoothed_wall_route(tmp_p
     assert _meso("elastic", tmp_path / "cell.npz", "--mesh", "conforming", "--axes", "y",
                  "--size-um", 0.5, "--out", tmp_path / "e") == 0  # fmt: skip
     doc = json.loads((tmp_path / "e" / "elasticity.json").read_text())
-    voxel = solve_elasticity(load(tmp_path / "cell.npz"), ["y"]).axes["y"].M
+    voxel = elastic(load(tmp_path / "cell.npz"), axes=["y"]).axes["y"].M
     assert doc["gmsh"]["cache"] == "hit" and doc["axes"]["y"]["M"] == pytest.approx(voxel, rel=0.03)
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from meso import Microstructure
-from meso.elasticity.voxel import solve_elasticity
+from meso import Microstructure, elastic
 from meso.materials import parse_materials
 from validation.elasticity_references import (
     dilute_spherical_pores_E,
@@ -39,7 +38,7 @@ def laminate(n: int = 8) -> Microstructure:
 
 
 def test_homogeneous_block_gives_the_bulk_constants():
-    result = solve_elasticity(Microstructure(np.ones((6, 5, 4), np.uint8)))
+    result = elastic(Microstructure(np.ones((6, 5, 4), np.uint8)))
     for axis, r in result.axes.items():
         assert r.converged and r.percolating
         assert r.M == pytest.approx(1.0, rel=1e-6)
@@ -51,18 +50,18 @@ def test_homogeneous_block_gives_the_bulk_constants():
 
 
 def test_laminate_along_layers_is_voigt_with_equal_nu():
-    r = solve_elasticity(laminate(), axes=["x"], materials=two_phase(E1 / 3, NU1))
+    r = elastic(laminate(), axes=["x"], materials=two_phase(E1 / 3, NU1))
     assert r.axes["x"].M == pytest.approx(voigt([0.75, 0.25], [1, 1 / 3]), rel=1e-6)
 
 
 def test_laminate_across_layers_is_reuss_when_lateral_strains_match():
     # nu_i / E_i equal in both layers: lateral strains are compatible, Reuss is exact
-    r = solve_elasticity(laminate(), axes=["z"], materials=two_phase(E1 / 2, NU1 / 2))
+    r = elastic(laminate(), axes=["z"], materials=two_phase(E1 / 2, NU1 / 2))
     assert r.axes["z"].M == pytest.approx(reuss([0.75, 0.25], [1, 0.5]), rel=1e-6)
 
 
 def test_laminate_across_layers_with_equal_nu_departs_slightly_above_reuss():
-    r = solve_elasticity(laminate(), axes=["z"], materials=two_phase(E1 / 2, NU1))
+    r = elastic(laminate(), axes=["z"], materials=two_phase(E1 / 2, NU1))
     lower = reuss([0.75, 0.25], [1, 0.5])
     departure = r.axes["z"].M / lower - 1
     assert 1e-5 < departure < 0.02  # interlayer constraint stiffens it, but only a little
@@ -83,7 +82,7 @@ def test_porous_volume_lies_between_references_and_converges():
     centres = rng.uniform(0, 30, size=(14, 3))  # 14 pores of radius 3 um in a 30 um cube: p ~ 5%
     coarse = Microstructure(spheres(20, centres, 3.0, 30.0), voxel_size_um=1.5)
     p = coarse.volume_fractions()["pore"]
-    result = solve_elasticity(coarse)
+    result = elastic(coarse)
     # HS bounds the modulus of an isotropic body; 14 pores are not quite isotropic (one axis
     # may exceed it by a few 1e-3), so the bound is checked on the mean over the three axes
     mean_M = np.mean([r.M for r in result.axes.values()])
@@ -92,9 +91,7 @@ def test_porous_volume_lies_between_references_and_converges():
     # moduli of porous ceramics (Rice, J. Mater. Sci. 31 (1996) 102)
     assert min(r.M for r in result.axes.values()) > np.exp(-3 * p)
     fine = Microstructure(spheres(30, centres, 3.0, 30.0), voxel_size_um=1.0)
-    assert solve_elasticity(fine, axes=["x"]).axes["x"].M == pytest.approx(
-        result.axes["x"].M, abs=0.003
-    )
+    assert elastic(fine, axes=["x"]).axes["x"].M == pytest.approx(result.axes["x"].M, abs=0.003)
 
 
 def test_single_pore_matches_eshelby_and_goodier():
@@ -103,9 +100,7 @@ def test_single_pore_matches_eshelby_and_goodier():
     r2 = c[:, None, None] ** 2 + c[None, :, None] ** 2 + c[None, None, :] ** 2
     labels = (r2 > radius**2).astype(np.uint8)
     captured = {}
-    result = solve_elasticity(
-        Microstructure(labels), axes=["x"], on_fields=lambda f: captured.update(f=f)
-    )
+    result = elastic(Microstructure(labels), axes=["x"], on_fields=lambda f: captured.update(f=f))
     ax = result.axes["x"]
     p = 1 - labels.mean()
     dilute = dilute_spherical_pores_E(1.0, NU1, p)
@@ -131,7 +126,7 @@ def test_single_pore_matches_eshelby_and_goodier():
 def test_disconnected_solid_does_not_percolate():
     labels = np.ones((6, 6, 6), np.uint8)
     labels[3] = 0  # a pore layer across x
-    r = solve_elasticity(Microstructure(labels), axes=["x", "y"])
+    r = elastic(Microstructure(labels), axes=["x", "y"])
     assert not r.axes["x"].percolating and r.axes["x"].M == 0.0
     assert r.axes["y"].percolating and r.axes["y"].M == pytest.approx(5 / 6, rel=1e-6)
 
@@ -141,9 +136,9 @@ import json, sys
 import numpy as np
 from mpi4py import MPI
 from meso import Microstructure
-from meso.elasticity.voxel import solve_elasticity
+from meso import elastic
 labels = np.load(sys.argv[1])
-r = solve_elasticity(Microstructure(labels), axes=["x", "z"])
+r = elastic(Microstructure(labels), axes=["x", "z"])
 if MPI.COMM_WORLD.rank == 0:
     print(json.dumps({a: v.M for a, v in r.axes.items()} | {"ranks": r.ranks}))
 """

@@ -6,7 +6,7 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from meso.conduction.conforming import conduct_conforming
+from meso import conduct
 from meso.conduction.interfaces import solve_axis_with_interfaces
 from meso.errors import InputError
 from meso.mesh.conforming import GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER, build_conforming_mesh
@@ -54,7 +54,7 @@ def test_pore_and_boundaries_resist_roughly_in_series():
     cm = build_conforming_mesh(geometry, size_um=0.3, comm=SELF)
     assert PORE_SURFACE_MARKER in cm.facet_tags.values
     with_both = solve_axis_with_interfaces(cm, "x", SIGMA, ASR, degree=1).M
-    pore_only = conduct_conforming(cm, ["x"], degree=1).factor("x")
+    pore_only = conduct(cm, axes=["x"], degree=1).factor("x")
     boundaries_only = cubic_grains_with_interfaces(3, GRAIN_M, SIGMA, ASR)
     assert with_both < min(pore_only, boundaries_only)
     series = 1.0 / (1.0 / pore_only + 1.0 / boundaries_only - 1.0)
@@ -73,7 +73,7 @@ def test_voxel_layers_only_approach_the_laminate_that_interfaces_give_exactly(gr
     (``meso conduct``'s ASR conversion). Their layers along the current take cross-section
     from the grains and the layers add length, so M misses the exact laminate (measured 22 %
     at 4 voxels per grain, 4 % at 8), where the zero-thickness interfaces hit it to 1e-6."""
-    from meso.conduction.voxel import conduct
+    from meso import conduct
     from meso.materials import parse_materials
     from meso.microstructure import Microstructure
 
@@ -95,7 +95,11 @@ def test_voxel_layers_only_approach_the_laminate_that_interfaces_give_exactly(gr
         voxel_um = GRAIN_M * 1e6 / g
         m = Microstructure(labels.astype(np.uint8), voxel_size_um=voxel_um)
         errors.append(
-            abs(conduct(m, ["x"], "fv", materials, comm=SELF).factor("x") / reference - 1)
+            abs(
+                conduct(m, axes=["x"], method="fv", materials=materials, comm=SELF).factor("x")
+                / reference
+                - 1
+            )
         )
     assert errors[0] > 2 * errors[1] > 0.02  # converging with resolution, but slowly
     exact = solve_axis_with_interfaces(grains, "x", SIGMA, ASR).M
@@ -106,7 +110,7 @@ def test_conduct_conforming_with_interfaces_gives_the_conduction_document(grains
     from meso.materials import parse_materials
 
     materials = parse_materials(f"[phases.grain]\nlabel = 1\nsigma_S_per_m = {SIGMA}\n")
-    result = conduct_conforming(grains, ["y", "z"], materials=materials,
+    result = conduct(grains, axes=["y", "z"], materials=materials,
                                 grain_boundary_asr_ohm_m2=ASR)  # fmt: skip
     document = result.to_json()
     assert document["method"] == "dg1" and document["conducting_fraction"] == pytest.approx(1.0)

@@ -110,7 +110,7 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, monkeypatch, ar
     save(Microstructure(np.ones((4, 4, 4), np.uint8)), tmp_path / "vol.npz")
     save(Microstructure(np.zeros((4, 4, 4), np.uint8)), tmp_path / "pore.npz")
     (tmp_path / "broken.json").write_text("{not json")
-    (tmp_path / "synth.json").write_text(json.dumps({"volume": "vol.npz", "shape": [4, 4, 4],
+    (tmp_path / "synth.json").write_text(json.dumps({"volume": "synth.npz", "shape": [4, 4, 4],
                                                      "voxel_size_um": 1.0}))  # fmt: skip
     names = {"VOL": "vol.npz", "BROKEN_JSON": "broken.json", "NO_GEOMETRY": "synth.json",
              "ALL_PORE": "pore.npz"}  # fmt: skip
@@ -132,8 +132,7 @@ def test_console_script_exits_with_code_2_on_bad_input(tmp_path, meso_exe):
 def test_conforming_conduction_of_a_synth_json_agrees_with_voxels(synth_folder):
     """The same pores meshed conformingly from the exact ellipsoids: porosity and M within the
     staircase error (~2 %) of the voxel fe solve (grain boundaries conduct like grains)."""
-    from meso.conduction.conforming import conduct_file_conforming
-    from meso.conduction.voxel import conduct
+    from meso import conduct
     from meso.io.volumes import load
     from meso.materials import parse_materials
 
@@ -141,9 +140,17 @@ def test_conforming_conduction_of_a_synth_json_agrees_with_voxels(synth_folder):
         "[phases.pore]\nlabel = 0\nvoid = true\n[phases.grain]\nlabel = 1\nsigma_S_per_m = 1\n"
         "[phases.grain_boundary]\nlabel = 2\nsigma_S_per_m = 1\n"
     )
-    voxel = conduct(load(synth_folder / "synth.npz"), ["z"], "fe", uniform, comm=SELF)
-    result, cm = conduct_file_conforming(synth_folder / "synth.json", ["z"], size_um=1.0,
-                                         materials=uniform, comm=SELF)  # fmt: skip
+    voxel = conduct(
+        load(synth_folder / "synth.npz"), axes=["z"], method="fe", materials=uniform, comm=SELF
+    )
+    source, cm, asr = _mesh_file(synth_folder / "synth.json", uniform, size_um=1.0)
+    result = conduct(
+        cm,
+        axes=["z"],
+        materials=uniform,
+        voxel_size_um=source.voxel_size_um,
+        grain_boundary_asr_ohm_m2=asr,
+    )
     assert result.shape == (16, 16, 16) and result.method == "p1"
     assert result.conducting_fraction == pytest.approx(voxel.conducting_fraction, abs=0.01)
     assert result.factor("z") == pytest.approx(voxel.factor("z"), rel=0.03)
@@ -153,10 +160,20 @@ def test_conforming_conduction_of_a_synth_json_agrees_with_voxels(synth_folder):
 def test_conforming_conduction_of_a_label_volume_file(tmp_path):
     """A label volume goes the smoothed-wall route: the 16-voxel sphere cell within 1 % of
     Rayleigh's value."""
-    from meso.conduction.conforming import conduct_file_conforming
+    from meso import conduct
     from validation.conduction_references import rayleigh_cubic_spheres, sphere_cell
 
     save(Microstructure(sphere_cell(16, 0.2), voxel_size_um=0.25), tmp_path / "cell.npz")
-    result, cm = conduct_file_conforming(tmp_path / "cell.npz", ["y"], size_um=0.5, comm=SELF)
+    source, cm, _ = _mesh_file(tmp_path / "cell.npz", None, size_um=0.5)
+    result = conduct(cm, axes=["y"], voxel_size_um=source.voxel_size_um)
     assert cm.info["cavities"] == 1 and result.shape == (16, 16, 16)
     assert result.factor("y") == pytest.approx(rayleigh_cubic_spheres(0.2), rel=0.01)
+
+
+def _mesh_file(path, materials, size_um):
+    """The route `meso conduct --mesh conforming` takes from a file to a mesh (no cache)."""
+    from meso.mesh.sources import conforming_source, mesh_source
+
+    source = conforming_source(path)
+    cm, asr = mesh_source(source, materials, size_um=size_um, comm=SELF)
+    return source, cm, asr

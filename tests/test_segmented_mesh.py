@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
+from meso import conduct
 from meso.cli import main
-from meso.conduction.conforming import conduct_conforming
-from meso.conduction.voxel import conduct
 from meso.errors import InputError
 from meso.io.volumes import save
 from meso.mesh.conforming import PORE_SURFACE_MARKER, build_conforming_mesh
@@ -27,11 +26,11 @@ def test_voxel_sphere_meshed_with_smooth_walls_beats_voxel_solves():
     reference = rayleigh_cubic_spheres(0.2)
     cm = build_conforming_mesh(SegmentedGeometry(labels, 1 / 24), size_um=2 / 24, comm=SELF)
     assert cm.info["cavities"] == 1 and cm.quality.num_bad == 0
-    result = conduct_conforming(cm, ["x"])
+    result = conduct(cm, axes=["x"])
     assert 1 - result.conducting_fraction == pytest.approx(0.2, abs=0.005)
     error = abs(result.factor("x") / reference - 1)
     assert error < 3e-3
-    voxels = conduct(Microstructure(labels), ["x"], "both", comm=SELF)
+    voxels = conduct(Microstructure(labels), axes=["x"], method="both", comm=SELF)
     for method in ("fv", "fe"):
         assert abs(voxels.factor("x", method) / reference - 1) > 2 * error
 
@@ -46,7 +45,7 @@ def test_open_pores_cavities_and_islands():
     cm = build_conforming_mesh(SegmentedGeometry(labels, 1.0, 0.0), size_um=2.0, comm=SELF)
     assert cm.info["cavities"] == 1
     assert set(np.unique(cm.facet_tags.values)) == {1, 2, 3, 4, 5, 6, PORE_SURFACE_MARKER}
-    solid_fraction = conduct_conforming(cm, ["z"]).conducting_fraction
+    solid_fraction = conduct(cm, axes=["z"]).conducting_fraction
     assert solid_fraction == pytest.approx((labels.size - 9 * 12 - 64) / labels.size, abs=0.01)
 
 

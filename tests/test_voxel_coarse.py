@@ -114,14 +114,14 @@ import json
 import numpy as np
 from mpi4py import MPI
 from meso import Microstructure
-from meso.elasticity.voxel import solve_elasticity
+from meso import elastic
 from meso.elasticity.voxel_coarse import RigidAggregates
 from meso.elasticity.voxel_stiffness import VoxelNodes
 
 labels = np.ones((3, 4, 5), np.uint8)
 labels[1, 1, 1:3] = 0
 owned = RigidAggregates(VoxelNodes(labels > 0, MPI.COMM_WORLD)).num_owned
-r = solve_elasticity(Microstructure(labels), comm=MPI.COMM_WORLD)
+r = elastic(Microstructure(labels), comm=MPI.COMM_WORLD)
 owned = MPI.COMM_WORLD.gather(owned)
 if MPI.COMM_WORLD.rank == 0:
     print(json.dumps({"owned": owned, "M": {a: v.M for a, v in r.axes.items()}}))

@@ -6,8 +6,8 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from meso.conduction.fields import voxel_dg0
-from meso.elasticity.voxel import BulkStiffness, isotropic_stress, rigid_body_modes, voxel_moduli
+from meso.elasticity.loading import BulkStiffness, isotropic_stress, rigid_body_modes
+from meso.elasticity.voxel import voxel_moduli
 from meso.elasticity.voxel_stiffness import (
     VoxelNodes,
     VoxelStiffness,
@@ -15,7 +15,8 @@ from meso.elasticity.voxel_stiffness import (
     face_mean_displacement,
 )
 from meso.fem.compat import cell_dofs, function_space
-from meso.mesh.voxel import HEX_CORNERS, build_voxel_mesh
+from meso.mesh.lattice import HEX_CORNERS
+from meso.mesh.voxel import build_voxel_mesh, voxel_dg0
 
 H = 2e-6
 CONSTANTS = {1: (150e9, 0.257), 2: (60e9, 0.1)}

@@ -8,14 +8,9 @@ import ufl
 from mpi4py import MPI
 
 from meso.errors import InputError
-from meso.mesh.voxel import (
-    FACE_MARKERS,
-    build_voxel_mesh,
-    electrode_facet_tags,
-    face_marker,
-    slab_destinations,
-    spanning_clusters,
-)
+from meso.mesh.face_markers import FACE_MARKERS, face_marker
+from meso.mesh.lattice import spanning_clusters
+from meso.mesh.voxel import build_voxel_mesh, electrode_facet_tags, slab_destinations
 
 H = 2e-6  # voxel edge in metres
 

@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
-from meso.conduction.conforming import conduct_conforming
-from meso.conduction.voxel import conduct
+from meso import conduct
 from meso.io.atomic import atomic_path, write_csv, write_json
 from meso.mesh.conforming import build_conforming_mesh
 from meso.mesh.pore_geometry import PoreGeometry
@@ -41,7 +40,7 @@ def sphere_convergence(porosity: float = 0.2, quick: bool = False) -> list[dict]
     rows = []
     for n in VOXELS_PER_CELL[mode]:
         t0 = time.perf_counter()
-        result = conduct(Microstructure(sphere_cell(n, porosity)), ["x"], method="both",
+        result = conduct(Microstructure(sphere_cell(n, porosity)), axes=["x"], method="both",
                          comm=MPI.COMM_SELF)  # fmt: skip
         for method in ("fv", "fe"):
             entry = result.axes["x"][method]
@@ -53,7 +52,7 @@ def sphere_convergence(porosity: float = 0.2, quick: bool = False) -> list[dict]
         t0 = time.perf_counter()
         cm = build_conforming_mesh(SegmentedGeometry(sphere_cell(n, porosity), 1.0 / n),
                                    size_um=2.0 / n, comm=MPI.COMM_SELF)  # fmt: skip
-        entry = conduct_conforming(cm, ["x"]).axes["x"]["p1"]
+        entry = conduct(cm, axes=["x"]).axes["x"]["p1"]
         rows.append({"method": "voxels, smoothed walls P1", "resolution": f"{n} voxels/cell",
                      "dofs": entry.dofs, "M": entry.M,
                      "relative_error": (entry.M - reference) / reference,
@@ -65,7 +64,7 @@ def sphere_convergence(porosity: float = 0.2, quick: bool = False) -> list[dict]
             t0 = time.perf_counter()
             cm = build_conforming_mesh(geometry, size_um=size, geometry_order=order,
                                        comm=MPI.COMM_SELF)  # fmt: skip
-            entry = conduct_conforming(cm, ["x"], degree=degree).axes["x"][f"p{degree}"]
+            entry = conduct(cm, axes=["x"], degree=degree).axes["x"][f"p{degree}"]
             rows.append({"method": label, "resolution": f"h = {size} cell",
                          "dofs": entry.dofs, "M": entry.M,
                          "relative_error": (entry.M - reference) / reference,

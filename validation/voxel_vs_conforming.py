@@ -18,10 +18,8 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
-from meso.conduction.conforming import conduct_conforming
-from meso.conduction.voxel import conduct
-from meso.elasticity.conforming import elastic_conforming
-from meso.elasticity.voxel import solve_elasticity
+from meso import conduct, elastic
+from meso.elasticity.conforming import solve_axis_elastic
 from meso.io.atomic import write_csv, write_json
 from meso.materials import load_materials
 from meso.mesh.conforming import build_conforming_mesh
@@ -45,9 +43,10 @@ def voxelise(pores: PoreGeometry, shape: int) -> Microstructure:
 def _conforming(pores, size_um, degree, grain):
     t0 = time.perf_counter()
     cm = build_conforming_mesh(pores, size_um, geometry_order=degree, comm=MPI.COMM_SELF)
-    conduction = conduct_conforming(cm, AXES, degree, voxel_size_um=size_um)
-    elastic = elastic_conforming(cm, AXES, grain.E_Pa, grain.nu, degree=degree)
-    return conduction, elastic, time.perf_counter() - t0
+    conduction = conduct(cm, axes=AXES, degree=degree, voxel_size_um=size_um)
+    elasticity = {axis: solve_axis_elastic(cm, axis, grain.E_Pa, grain.nu, degree=degree)
+                  for axis in AXES}  # fmt: skip
+    return conduction, elasticity, time.perf_counter() - t0
 
 
 def compare(shapes: list[int], box_um: float, porosity: float, pore_size_um: float,
@@ -70,10 +69,10 @@ def compare(shapes: list[int], box_um: float, porosity: float, pore_size_um: flo
         h = m.voxel_size_um
         seconds = {}
         t0 = time.perf_counter()
-        voxel = conduct(m, AXES, method="both", comm=MPI.COMM_SELF)
+        voxel = conduct(m, axes=AXES, method="both", comm=MPI.COMM_SELF)
         seconds["voxel fv+fe"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        voxel_elastic = solve_elasticity(m, AXES, comm=MPI.COMM_SELF).axes
+        voxel_elastic = elastic(m, axes=AXES, comm=MPI.COMM_SELF).axes
         seconds["voxel elastic"] = time.perf_counter() - t0
         p1, p1_elastic, seconds["conforming p1 (mesh, conduction, elastic)"] = _conforming(
             pores, h, 1, grain

@@ -29,7 +29,7 @@ def load_volume(args: argparse.Namespace) -> Microstructure:
     """The label volume VOL, or the one a `meso synth` synth.json names."""
     path = Path(args.volume)
     if path.suffix.lower() == ".json":
-        from meso.mesh.sources import read_synth_json, synth_volume_path
+        from meso.mesh.synth_files import read_synth_json, synth_volume_path
 
         path = synth_volume_path(path, read_synth_json(path))
     return load(path, dataset=args.dataset, voxel_size_um=args.voxel_size)
@@ -64,7 +64,7 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def add_conforming_arguments(parser: argparse.ArgumentParser, cache_default: str = "") -> None:
+def add_conforming_arguments(parser: argparse.ArgumentParser) -> None:
     """--size-um, --refine-pores, --smoothing, --cache-dir: how a conforming (gmsh) mesh is made."""
     parser.add_argument(
         "--size-um", metavar="H", type=float, default=None,
@@ -82,7 +82,7 @@ def add_conforming_arguments(parser: argparse.ArgumentParser, cache_default: str
     parser.add_argument(
         "--cache-dir", metavar="DIR",
         help="conforming: keep gmsh meshes there, keyed by a hash of geometry and sizes, and "
-        f"reuse them{cache_default}",
+        "reuse them (default $MESO_CACHE_DIR, else $XDG_CACHE_HOME/meso/meshes; 'none': off)",
     )  # fmt: skip
 
 
@@ -99,9 +99,7 @@ def add_mesh_arguments(parser: argparse.ArgumentParser) -> None:
         help="conforming: Lagrange degree; 2 also curves the tetrahedra on exact pores "
         "(default 1)",
     )  # fmt: skip
-    add_conforming_arguments(
-        parser, " (default $MESO_CACHE_DIR, else $XDG_CACHE_HOME/meso/meshes; 'none': off)"
-    )
+    add_conforming_arguments(parser)
 
 
 def check_mesh_arguments(args: argparse.Namespace, voxel_only: dict[str, object]) -> None:
@@ -138,8 +136,9 @@ def build_conforming(args: argparse.Namespace, comm, materials=None):
 
     source = conforming_source(args.volume, args.dataset, args.voxel_size)
     cache = mesh_cache_dir(args) if comm.rank == 0 else None
-    cm, asr = mesh_source(source, materials, args.degree or 1, args.size_um, args.refine_pores,
-                          args.smoothing, cache, comm)  # fmt: skip
+    cm, asr = mesh_source(source, materials, degree=args.degree or 1, size_um=args.size_um,
+                          refine_pores=args.refine_pores, smoothing_voxels=args.smoothing,
+                          cache_dir=cache, comm=comm)  # fmt: skip
     return source, cm, asr
 
 
@@ -160,9 +159,27 @@ def parse_axes(text: str) -> list[str]:
     return axes
 
 
-def progress_bar(args: argparse.Namespace, total: int, desc: str, rank: int = 0):
-    """A tqdm bar on stderr that appears only for work longer than 2 s, never with --quiet
-    or on MPI ranks other than 0 (and so never on a fast bad-input exit)."""
-    from tqdm import tqdm
+class ProgressBar:
+    """A tqdm bar on stderr, used as the ``progress`` callable of the library (one step per
+    call, the step's name shown beside the bar)."""
 
-    return tqdm(total=total, desc=desc, delay=2, disable=args.quiet or rank != 0)
+    def __init__(self, total: int, desc: str, disable: bool):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=desc, delay=2, disable=disable)
+
+    def __call__(self, step: str) -> None:
+        self.bar.set_postfix_str(step, refresh=False)
+        self.bar.update(1)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
+
+def progress_bar(args: argparse.Namespace, total: int, desc: str, rank: int = 0) -> ProgressBar:
+    """A bar that appears only for work longer than 2 s, never with --quiet or on MPI ranks
+    other than 0 (and so never on a fast bad-input exit)."""
+    return ProgressBar(total, desc, disable=args.quiet or rank != 0)

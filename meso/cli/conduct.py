@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     # DOLFINx and MPI are imported here, not at module level, to keep `meso --help` fast
     from mpi4py import MPI
 
-    from meso.conduction.voxel import conduct
+    from meso.conduction import conduct
 
     comm = MPI.COMM_WORLD
     axes = parse_axes(args.axes)
@@ -71,14 +71,11 @@ def run(args: argparse.Namespace) -> int:
     fields_dir = out / "fields" if args.fields else None
     extra = {"mesh": args.mesh}
     if args.mesh == "conforming":
-        from meso.conduction.conforming import conduct_conforming
-
         source, cm, asr = build_conforming(args, comm, materials)
         with progress_bar(args, len(axes), "conduct (conforming)", comm.rank) as bar:
-            result = conduct_conforming(cm, axes, args.degree or 1, materials,
-                                        source.voxel_size_um, progress=bar,
-                                        grain_boundary_asr_ohm_m2=asr,
-                                        fields_dir=fields_dir)  # fmt: skip
+            result = conduct(cm, axes=axes, degree=args.degree or 1, materials=materials,
+                             voxel_size_um=source.voxel_size_um, progress=bar,
+                             grain_boundary_asr_ohm_m2=asr, fields_dir=fields_dir)  # fmt: skip
         extra = conforming_report(source, cm, args.degree or 1)
     else:
         method = args.method or "fv"

@@ -54,72 +54,29 @@ def run(args: argparse.Namespace) -> int:
     # DOLFINx and MPI are imported here, not at module level, to keep `meso --help` fast
     from mpi4py import MPI
 
-    from meso.elasticity.voxel import solve_elasticity
+    from meso.elasticity import elastic
+    from meso.elasticity.loading import check_strain
 
     comm = MPI.COMM_WORLD
     axes = parse_axes(args.axes)
     check_mesh_arguments(args, {})
-    if args.mesh == "voxel":
-        m = load_volume(args)
+    check_strain(args.strain)  # before a volume is read or a mesh is built
     materials = load_materials(args.materials)
+    extra = {"mesh": args.mesh, "materials": materials.source}
+    if args.mesh == "voxel":
+        target, options = load_volume(args), {}
+    else:
+        source, target, _ = build_conforming(args, comm)
+        options = {"degree": args.degree or 1, "voxel_size_um": source.voxel_size_um}
+        extra = conforming_report(source, target, args.degree or 1) | {
+            "materials": materials.source,
+            "grain_boundaries": {"model": "meshed as grain (the grain's E and nu everywhere)"},
+        }
     out = output_dir(args, "elastic-out", inputs=(args.volume,)) if comm.rank == 0 else None
     out = comm.bcast(out, root=0)
-    if args.mesh == "conforming":
-        return _run_conforming(args, comm, axes, materials, out)
-
-    meshes = {}  # the voxel mesh of each load-bearing set, built only for fields
-
-    def write_fields(fields) -> None:
-        from meso.conduction.fields import elastic_field_functions
-        from meso.io.xdmf import plot_midplane, write_xdmf
-        from meso.mesh.voxel import build_voxel_mesh
-
-        key = fields.nodes.keep.tobytes()
-        if key not in meshes:
-            meshes.clear()
-            meshes[key] = build_voxel_mesh(m.labels, m.voxel_size_m, fields.nodes.keep, comm)
-        vm = meshes[key]
-        functions = elastic_field_functions(vm, fields)
-        write_xdmf(out / f"elastic_{fields.axis}.xdmf", vm.mesh, functions, comm)
-        if comm.rank == 0:
-            normal = 2 if fields.axis != "z" else 1  # a plane that contains the load axis
-            plot_midplane(
-                out / f"elastic_von_mises_{fields.axis}.png", fields.von_mises_Pa / 1e6, normal,
-                f"von Mises stress, loading along {fields.axis}", "MPa", m.voxel_size_um,
-            )  # fmt: skip
-
-    with progress_bar(args, len(axes), "elasticity", comm.rank) as bar:
-        result = solve_elasticity(
-            m, axes, materials, args.strain, comm,
-            on_fields=write_fields if args.fields else None,
-            progress=lambda axis: bar.update(1),
-        )  # fmt: skip
-    return _write_results(args, comm, out, result, {"mesh": "voxel", "materials": materials.source})
-
-
-def _run_conforming(args, comm, axes, materials, out) -> int:
-    """--mesh conforming: gmsh tetrahedra, the solid with the grain's E and nu."""
-    from meso.elasticity.conforming import elasticity_conforming
-    from meso.elasticity.voxel import check_strain
-    from meso.io.xdmf import write_xdmf
-
-    check_strain(args.strain)  # before the mesh is built
-    source, cm, _ = build_conforming(args, comm)
-
-    def write_fields(fields) -> None:
-        functions = [fields.displacement, fields.von_mises, fields.hydrostatic]
-        write_xdmf(out / f"elastic_{fields.axis}.xdmf", cm.mesh, functions, comm)
-
-    with progress_bar(args, len(axes), "elasticity (conforming)", comm.rank) as bar:
-        result = elasticity_conforming(
-            cm, axes, materials, args.strain, args.degree or 1, source.voxel_size_um,
-            on_fields=write_fields if args.fields else None,
-            progress=lambda axis: bar.update(1),
-        )  # fmt: skip
-    extra = conforming_report(source, cm, args.degree or 1) | {
-        "materials": materials.source,
-        "grain_boundaries": {"model": "meshed as grain (the grain's E and nu everywhere)"},
-    }
+    with progress_bar(args, len(axes), f"elasticity ({args.mesh})", comm.rank) as bar:
+        result = elastic(target, axes=axes, materials=materials, strain=args.strain, comm=comm,
+                         fields_dir=out if args.fields else None, progress=bar, **options)  # fmt: skip
     return _write_results(args, comm, out, result, extra)
 
 

@@ -46,13 +46,6 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def _read_synth_json(path: Path) -> dict | None:
-    """The synth.json document, or None when `path` is not a .json file."""
-    from meso.mesh.sources import read_synth_json
-
-    return read_synth_json(path) if path.suffix.lower() == ".json" else None
-
-
 def _targets(out: str | None) -> tuple[Path, Path]:
     """(mesh.xdmf, mesh.json) paths from --out (a folder, or a file ending in .xdmf)."""
     out_path = Path(out or "mesh-out")
@@ -63,89 +56,42 @@ def _targets(out: str | None) -> tuple[Path, Path]:
     return out_path / "mesh.xdmf", out_path / "mesh.json"
 
 
-def _voxel_mesh(args, source: Path, synth_report: dict | None, comm):
-    """VoxelMesh of the solid voxels, its tags and a report."""
-    import dolfinx.mesh
-    import numpy as np
-
+def _voxel_mesh(args, source: Path, comm):
+    """The voxel mesh of VOL (or of a synth.json's volume, with its grain ids), tags, report."""
     from meso.io.volumes import load
-    from meso.mesh.conforming import PORE_SURFACE_MARKER
-    from meso.mesh.sources import synth_volume_path
-    from meso.mesh.voxel import build_voxel_mesh
+    from meso.mesh.synth_files import load_grain_ids, read_synth_json, synth_volume_path
+    from meso.mesh.voxel import tagged_voxel_mesh
 
-    volume = synth_volume_path(source, synth_report) if synth_report else source
+    synth = source.suffix.lower() == ".json"
+    volume = synth_volume_path(source, read_synth_json(source)) if synth else source
     m = load(volume, dataset=args.dataset, voxel_size_um=args.voxel_size)
-    m.require_solid()
-    vm = build_voxel_mesh(m.labels, m.voxel_size_m, m.solid_mask(), comm)
-    mesh, tdim = vm.mesh, vm.mesh.topology.dim
-    # Pore walls: exterior facets that are not on a box face.
-    exterior = dolfinx.mesh.exterior_facet_indices(mesh.topology)
-    walls = np.setdiff1d(exterior, vm.facet_tags.indices)
-    facets = np.concatenate([vm.facet_tags.indices, walls])
-    values = np.concatenate([vm.facet_tags.values, np.full(walls.size, PORE_SURFACE_MARKER)])
-    order = np.argsort(facets)
-    facet_tags = dolfinx.mesh.meshtags(
-        mesh, tdim - 1, facets[order], values[order].astype(np.int32)
-    )
-    tags = [vm.cell_tags, facet_tags]
-    if synth_report:
-        with np.load(source.with_name("synth_geometry.npz")) as data:
-            grain_ids = data["grain_ids"]
-        if grain_ids.shape != m.shape:
-            raise InputError(
-                source, f"grain_ids {grain_ids.shape} differ from the volume {m.shape}"
-            )
-        index = vm.voxel_index
-        grains = grain_ids[index[:, 0], index[:, 1], index[:, 2]].astype(np.int32)
-        cells = np.arange(len(grains), dtype=np.int32)
-        grain_tags = dolfinx.mesh.meshtags(mesh, tdim, cells, grains)
-        grain_tags.name = "grain_ids"
-        tags.append(grain_tags)
+    vm, tags = tagged_voxel_mesh(m, comm, load_grain_ids(source) if synth else None)
     report = {"cells": vm.num_cells, "cell_type": "hexahedron", "voxel_size_um": m.voxel_size_um,
               "shape": list(m.shape), "volume": str(volume),
               # every cell is a cube: Verdict's scaled Jacobian and gamma are exactly 1
               "quality": {"num_cells": vm.num_cells, "min_scaled_jacobian": 1.0,
                           "mean_scaled_jacobian": 1.0, "num_bad": 0}}  # fmt: skip
-    return mesh, tags, report
+    return vm.mesh, tags, report
 
 
-def _conforming_mesh(args, source: Path, synth_report: dict | None, comm):
-    """ConformingMesh of a synth geometry, its tags and a report."""
-    from meso.mesh.conforming import build_conforming_mesh
-    from meso.mesh.pore_geometry import load_synth_geometry
+def _conforming_mesh(args, source: Path, comm):
+    """The conforming mesh of a synth's exact geometry or a label volume's smoothed walls (the
+    route ``meso conduct`` and ``meso elastic`` take), its tags and a report."""
+    from meso.cli.common import mesh_cache_dir
+    from meso.mesh.sources import conforming_source, mesh_source
 
-    if synth_report is None:
-        if args.grains:
-            raise InputError("--grains", "needs the synth.json of a synthetic volume")
-        return _segmented_mesh(args, source, comm)
-    if args.voxel_size is not None:
-        raise InputError("--voxel-size", "does not apply to a synth.json (it records its own)")
-    geometry = load_synth_geometry(source, args.grains)  # on every rank: a bad file stops all
-    refine = 2.0 if args.refine_pores is None else args.refine_pores
-    cm = build_conforming_mesh(geometry, args.size_um, refine,
-                               geometry_order=args.geometry_order, comm=comm,
-                               cache_dir=args.cache_dir)  # fmt: skip
-    report = {"cells": cm.num_cells, "cell_type": "tetrahedron",
-              "geometry_order": args.geometry_order, "quality": cm.quality.to_json(),
-              "gmsh": cm.info, "box_um": (cm.box_m * 1e6).tolist()}  # fmt: skip
+    geometry = conforming_source(source, args.dataset, args.voxel_size)
+    cm, _ = mesh_source(geometry, size_um=args.size_um, refine_pores=args.refine_pores,
+                        smoothing_voxels=args.smoothing, grains=args.grains,
+                        geometry_order=args.geometry_order,
+                        cache_dir=mesh_cache_dir(args) if comm.rank == 0 else None,
+                        comm=comm)  # fmt: skip
+    report = {"cells": cm.num_cells, "cell_type": "tetrahedron", "geometry_source": geometry.kind,
+              "geometry_order": args.geometry_order if geometry.kind == "synth" else 1,
+              "quality": cm.quality.to_json(), "gmsh": cm.info,
+              "box_um": (cm.box_m * 1e6).tolist(), "voxel_size_um": geometry.voxel_size_um}  # fmt: skip
     tags = [cm.cell_tags, cm.facet_tags] + ([cm.grain_tags] if cm.grain_tags else [])
     return cm.mesh, tags, report
-
-
-def _segmented_mesh(args, source: Path, comm):
-    """ConformingMesh of a label volume's solid with smoothed walls, its tags and a report."""
-    from meso.io.volumes import load
-    from meso.mesh.conforming import build_conforming_mesh
-    from meso.mesh.sources import segmented_geometry
-
-    m = load(source, dataset=args.dataset, voxel_size_um=args.voxel_size)
-    m.require_solid()
-    geometry = segmented_geometry(m, source, args.smoothing)
-    cm = build_conforming_mesh(geometry, args.size_um, comm=comm, cache_dir=args.cache_dir)
-    report = {"cells": cm.num_cells, "cell_type": "tetrahedron", "geometry_order": 1,
-              "quality": cm.quality.to_json(), "gmsh": cm.info, "box_um": (cm.box_m * 1e6).tolist(),
-              "voxel_size_um": m.voxel_size_um, "shape": list(m.shape)}  # fmt: skip
-    return cm.mesh, [cm.cell_tags, cm.facet_tags], report
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,8 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from meso.cli.common import progress_bar
     from meso.io.atomic import write_json
     from meso.io.mesh_xdmf import write_mesh_xdmf
-    from meso.mesh.conforming import GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER
-    from meso.mesh.voxel import FACE_MARKERS
+    from meso.mesh.face_markers import FACE_MARKERS, GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER
     from meso.microstructure import DEFAULT_PHASES
 
     comm = MPI.COMM_WORLD
@@ -171,19 +116,16 @@ def run(args: argparse.Namespace) -> int:
         for option, value in conforming_only.items():
             if value is not None:
                 raise InputError(option, "applies to --kind conforming only")
-    synth_report = _read_synth_json(source)
-    if synth_report is not None and args.smoothing is not None:
-        raise InputError("--smoothing", "applies to label volumes (a synth.json has exact pores)")
     xdmf, report_path = _targets(args.out)
     if xdmf.resolve() == source.resolve():
         raise InputError(xdmf, "the output would overwrite the input")
     with progress_bar(args, 2, f"mesh ({args.kind})", comm.rank) as bar:
         build = _voxel_mesh if args.kind == "voxel" else _conforming_mesh
-        mesh, tags, report = build(args, source, synth_report, comm)
+        mesh, tags, report = build(args, source, comm)
         tags[0].name, tags[1].name = "cell_tags", "facet_tags"
-        bar.update()
+        bar("meshed")
         write_mesh_xdmf(xdmf, mesh, tags, comm)
-        bar.update()
+        bar("written")
     if comm.rank != 0:
         return 0
     document = {

@@ -1,1 +1,86 @@
-"""Ionic conduction: microstructure factors M and tortuosity factors on voxel and conforming meshes."""
+"""Ionic conduction: microstructure factors M and tortuosity factors on voxel and conforming meshes.
+
+``conduct`` is the one entry; the discretisations (``voxel`` fv/fe, ``conforming`` P1/P2,
+``interfaces`` DG with resistive grain boundaries) are internal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mpi4py import MPI
+
+from meso.conduction.conforming import conduct_conforming
+from meso.conduction.results import AxisConduction, ConductionResult
+from meso.conduction.voxel import conduct_voxel
+from meso.errors import InputError
+from meso.materials import Materials
+from meso.mesh.conforming import ConformingMesh
+from meso.microstructure import AXES, Microstructure
+from meso.progress import Progress
+
+
+def conduct(
+    target: Microstructure | ConformingMesh,
+    *,
+    axes: Sequence[str] = AXES,
+    method: str | None = None,
+    materials: Materials | None = None,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    fields_dir: str | Path | None = None,
+    solver_options: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    degree: int = 1,
+    voxel_size_um: float | None = None,
+    grain_boundary_asr_ohm_m2: float | None = None,
+) -> ConductionResult:
+    """Microstructure factors M = sigma_eff / sigma_grain (and tortuosity factors) along `axes`.
+
+    Steady conduction div(sigma grad phi) = 0 in the conducting phases, 1 V between the two
+    faces normal to each axis, every other surface insulated.
+
+    Parameters
+    ----------
+    target : Microstructure (solved on its voxels) or ConformingMesh (``meso.mesh.sources``)
+    axes : sequence of "x", "y", "z"
+    method : voxels: "fv" (cell-centred finite volumes, TauFactor's scheme; default), "fe" (Q1
+        elements) or "both"; a conforming mesh takes Lagrange `degree` 1 or 2 instead
+    materials : phase conductivities (default: the packaged LLZO table)
+    comm : MPI communicator of a voxel solve (a conforming mesh carries its own)
+    fields_dir : write the potential and current density (XDMF, voxel mid-plane PNGs) there
+    solver_options : PETSc options replacing ``meso.fem.solver_options.CG_BOOMERAMG``
+    progress : called with "AXIS METHOD" after each solve
+    degree, voxel_size_um, grain_boundary_asr_ohm_m2 : conforming meshes only: the Lagrange
+        degree, the voxel size the geometry came from (sets ``shape``), and grain-boundary
+        facets as zero-thickness interfaces of this area-specific resistance (ohm m^2)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = conduct(Microstructure(np.ones((8, 8, 8), np.uint8)), axes=["x"], comm=MPI.COMM_SELF)
+    >>> round(r.factor("x"), 9)
+    1.0
+    """
+    if isinstance(target, Microstructure):
+        given = {"degree": degree != 1, "voxel_size_um": voxel_size_um is not None,
+                 "grain_boundary_asr_ohm_m2": grain_boundary_asr_ohm_m2 is not None}  # fmt: skip
+        if any(given.values()):
+            name = next(k for k, v in given.items() if v)
+            raise InputError(name, "applies to conforming meshes only")
+        return conduct_voxel(target, axes=axes, method=method or "fv", materials=materials,
+                             comm=comm, fields_dir=fields_dir, solver_options=solver_options,
+                             progress=progress)  # fmt: skip
+    if isinstance(target, ConformingMesh):
+        if method is not None:
+            raise InputError("method", "applies to voxel volumes; a conforming mesh takes degree")
+        return conduct_conforming(target, axes=axes, degree=degree, materials=materials,
+                                  voxel_size_um=voxel_size_um, solver_options=solver_options,
+                                  progress=progress,
+                                  grain_boundary_asr_ohm_m2=grain_boundary_asr_ohm_m2,
+                                  fields_dir=fields_dir)  # fmt: skip
+    raise TypeError(f"conduct takes a Microstructure or a ConformingMesh, not {type(target)}")
+
+
+__all__ = ["AxisConduction", "ConductionResult", "conduct"]

@@ -1,5 +1,5 @@
-"""Fields of voxel solves as DOLFINx functions: conduction potential and current density (XDMF, a
-mid-plane PNG) and elastic displacement and stresses (XDMF)."""
+"""Conduction fields: potential and current density of voxel and conforming solves as XDMF, and a
+mid-plane PNG of voxel ones."""
 
 from __future__ import annotations
 
@@ -12,38 +12,11 @@ import ufl
 from petsc4py import PETSc
 
 from meso.fem.compat import cell_dofs, function_space
-from meso.io.atomic import atomic_path
+from meso.fem.integrals import cell_averages
+from meso.io.figures import plot_midplanes
 from meso.io.xdmf import write_xdmf
-from meso.mesh.voxel import HEX_CORNERS, VoxelMesh, electrode_facet_tags
+from meso.mesh.voxel import VoxelMesh, electrode_facet_tags
 from meso.microstructure import AXES, axis_index
-
-
-def voxel_dg0(vm: VoxelMesh, volume: np.ndarray, name: str) -> dolfinx.fem.Function:
-    """A DG0 function on `vm` taking each cell's value from the voxel array `volume` (the
-    same array on every rank)."""
-    Q = function_space(vm.mesh, "DG", 0)
-    f = dolfinx.fem.Function(Q, name=name)
-    index = vm.voxel_index
-    f.x.array[cell_dofs(Q)[: len(index), 0]] = volume[index[:, 0], index[:, 1], index[:, 2]]
-    return f
-
-
-def elastic_field_functions(vm: VoxelMesh, fields) -> list[dolfinx.fem.Function]:
-    """Displacement (Q1, m) and von Mises and hydrostatic stress (DG0, Pa) of one voxel
-    elasticity solve (``meso.elasticity.voxel.ElasticFields``, arrays on rank 0) on the voxel mesh
-    `vm` cut from the same voxels."""
-    displacement, von_mises, hydrostatic = vm.comm.bcast(
-        (fields.displacement_m, fields.von_mises_Pa, fields.hydrostatic_Pa), root=0
-    )
-    V = function_space(vm.mesh, "Lagrange", 1, (3,))
-    u = dolfinx.fem.Function(V, name="displacement")
-    # local vertex i of a DOLFINx hexahedron sits at corner HEX_CORNERS[i] of its voxel
-    corners = HEX_CORNERS @ np.array([4, 2, 1])
-    nodes = fields.nodes.corner_nodes(vm.voxel_index, corners)
-    values = u.x.array.reshape(-1, 3)
-    values[cell_dofs(V)[: len(vm.voxel_index)]] = displacement[nodes]
-    return [u, voxel_dg0(vm, von_mises, "von_mises_Pa"), voxel_dg0(vm, hydrostatic,
-                                                                    "hydrostatic_Pa")]  # fmt: skip
 
 
 def current_density(
@@ -83,35 +56,6 @@ def current_density(
     return J
 
 
-def plot_midplanes(magnitude: np.ndarray, axis: str | int, target: Path, title: str) -> Path:
-    """PNG of |J| on two mid-planes: across the transport axis and along it (voxel units)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    a = axis_index(axis)
-    b = (a + 1) % 3
-    across = np.take(magnitude, magnitude.shape[a] // 2, axis=a)
-    along = np.take(magnitude, magnitude.shape[b] // 2, axis=b)
-    fig, panels = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
-    vmax = np.nanpercentile(magnitude, 99.5) if np.isfinite(magnitude).any() else 1.0
-    for ax, plane, cut, label in (
-        (panels[0], across, a, f"{AXES[a]} = mid (across the current)"),
-        (panels[1], along, b, f"{AXES[b]} = mid (along {AXES[a]})"),
-    ):
-        image = ax.imshow(np.ma.masked_invalid(plane).T, origin="lower", vmin=0, vmax=vmax,
-                          cmap="inferno")  # fmt: skip
-        rest = [AXES[i] for i in range(3) if i != cut]
-        ax.set(title=label, xlabel=f"{rest[0]} (voxels)", ylabel=f"{rest[1]} (voxels)")
-    fig.colorbar(image, ax=panels, label="|J| (A/m$^2$), pores blank")
-    fig.suptitle(title)
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return target
-
-
 def write_conduction_fields(
     vm: VoxelMesh,
     sigma: dolfinx.fem.Function,
@@ -136,3 +80,22 @@ def write_conduction_fields(
         f"current density, 1 V along {AXES[axis_index(axis)]} ({method})",
     )  # fmt: skip
     return [xdmf, png]
+
+
+def write_conforming_conduction_fields(
+    potential: dolfinx.fem.Function, sigma_S_per_m: float, axis: str, method: str, folder: Path
+) -> Path:
+    """``conduction_AXIS_METHOD.xdmf`` in `folder`: the potential (V) and the current density
+    -sigma grad(phi) averaged over each cell (A/m^2, DG0) of a conforming solve."""
+    mesh = potential.function_space.mesh
+    potential.name = "potential_V"
+    volumes = cell_averages(function_space(mesh, "DG", 0), {})["cell_volume_m3"]
+    W = function_space(mesh, "DG", 0, (3,))
+    flux = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(
+        -sigma_S_per_m * ufl.inner(ufl.grad(potential), ufl.TestFunction(W)) * ufl.dx))  # fmt: skip
+    flux.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    J = dolfinx.fem.Function(W, name="current_density_A_per_m2")
+    J.x.array[: flux.getLocalSize()] = flux.getArray() / np.repeat(volumes, 3)
+    J.x.scatter_forward()
+    flux.destroy()
+    return write_xdmf(folder / f"conduction_{axis}_{method}.xdmf", mesh, [potential, J], mesh.comm)

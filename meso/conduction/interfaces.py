@@ -22,8 +22,8 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.conduction.system import axis_conduction, solve_from_linear_guess
-from meso.conduction.voxel import AxisConduction
+from meso.conduction.results import AxisConduction
+from meso.conduction.system import solve_from_linear_guess
 from meso.errors import InputError
 from meso.fem.compat import function_space
 from meso.mesh.conforming import GRAIN_BOUNDARY_MARKER, ConformingMesh
@@ -47,20 +47,19 @@ def solve_axis_with_interfaces(
     AxisConduction with method "dg{degree}"; M = sigma_eff / sigma_grain from the electrode
     current (the SIPG-consistent flux, inlet and outlet averaged).
     """
-    from meso.conduction.conforming import solid_volume_m3
-
     start = time.perf_counter()
     a_idx = axis_index(axis)
     uh, current, iterations, reason = solve_potential_with_interfaces(
         cm, a_idx, sigma_S_per_m, asr_ohm_m2, **options
     )
     degree = options.get("degree", 1)
-    eps = solid_volume_m3(cm) / float(np.prod(cm.box_m))
-    area = float(np.prod(np.delete(cm.box_m, a_idx)))
-    return axis_conduction(AXES[a_idx], f"dg{degree}", current, reason, cm.box_length_m(a_idx),
-                           area, sigma_S_per_m, eps, iterations,
-                           uh.function_space.dofmap.index_map.size_global,
-                           time.perf_counter() - start)  # fmt: skip
+    return AxisConduction.from_current(
+        AXES[a_idx], f"dg{degree}", current, reason, length_m=cm.box_length_m(a_idx),
+        area_m2=float(np.prod(np.delete(cm.box_m, a_idx))), sigma_grain_S_per_m=sigma_S_per_m,
+        conducting_fraction=cm.solid_fraction(), iterations=iterations,
+        dofs=uh.function_space.dofmap.index_map.size_global,
+        solve_seconds=time.perf_counter() - start,
+    )  # fmt: skip
 
 
 def solve_potential_with_interfaces(

@@ -1,16 +1,10 @@
-"""Pieces every conduction solver shares: the 1 V / 0 V Lagrange system and the per-axis result arithmetic.
+"""The Dirichlet conduction system every Lagrange solver shares: 1 V / 0 V faces, solve, current.
 
-``axis_conduction`` turns the current of one solve at 1 V into the ``AxisConduction`` entry of
-conduction.json (sigma_eff = I L / A, M = sigma_eff / sigma_grain, tau = eps / M; no numbers
-from a solve that did not converge); ``dirichlet_system`` assembles a Lagrange conduction
-problem with 1 V on facets tagged 1 and 0 V on facets tagged 2. Used by the voxel (fv, fe),
-conforming P1/P2 and interface (DG) solvers (``meso.conduction.voxel`` is imported lazily, so that it
-can import this module).
+``dirichlet_system`` assembles a Lagrange conduction problem with 1 V on facets tagged 1 and 0 V
+on facets tagged 2; used by the voxel fe and conforming P1/P2 solvers.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import dolfinx.fem
 import dolfinx.fem.petsc
@@ -19,52 +13,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from meso.fem.compat import petsc_vector
-from meso.fem.solver_options import converged_reason_name, create_ksp
-
-if TYPE_CHECKING:
-    from meso.conduction.voxel import AxisConduction
-
-
-def axis_conduction(
-    axis: str,
-    method: str,
-    current_A: float,
-    reason: int,
-    length_m: float,
-    area_m2: float,
-    sigma_grain_S_per_m: float,
-    conducting_fraction: float,
-    iterations: int,
-    dofs: int,
-    solve_seconds: float = 0.0,
-) -> AxisConduction:
-    """The result entry of one converged (reason > 0) or failed solve at 1 V along `axis`.
-
-    Examples
-    --------
-    >>> r = axis_conduction("x", "p1", 2.0, 2, 1.0, 4.0, 1.0, 0.5, 3, 10)
-    >>> r.M, r.sigma_eff_S_per_m, r.tortuosity_factor
-    (0.5, 0.5, 1.0)
-    """
-    from meso.conduction.voxel import AxisConduction
-
-    converged = reason > 0
-    sigma_eff = current_A * length_m / area_m2 if converged else None
-    factor = sigma_eff / sigma_grain_S_per_m if converged else None
-    return AxisConduction(
-        axis=axis,
-        method=method,
-        M=factor,
-        sigma_eff_S_per_m=sigma_eff,
-        tortuosity_factor=conducting_fraction / factor if factor else None,
-        percolating=True,
-        iterations=int(iterations),
-        converged=converged,
-        dofs=int(dofs),
-        current_A=float(current_A) if converged else None,
-        solver_reason=converged_reason_name(reason),
-        solve_seconds=solve_seconds,
-    )
+from meso.fem.solver_options import create_ksp
 
 
 def dirichlet_system(V, sigma, electrode_tags) -> tuple[PETSc.Mat, PETSc.Vec]:
@@ -117,4 +66,4 @@ def dissipated_current(uh: dolfinx.fem.Function, sigma) -> float:
     return float(mesh.comm.allreduce(dolfinx.fem.assemble_scalar(power), op=MPI.SUM))
 
 
-__all__ = ["axis_conduction", "dirichlet_system", "dissipated_current", "solve_from_linear_guess"]
+__all__ = ["dirichlet_system", "dissipated_current", "solve_from_linear_guess"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,114 +29,32 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from meso.conduction.system import (
-    axis_conduction,
-    dirichlet_system,
-    dissipated_current,
-    solve_from_linear_guess,
-)
+from meso.conduction.fields import write_conduction_fields
+from meso.conduction.results import METHODS, AxisConduction, ConductionResult
+from meso.conduction.system import dirichlet_system, dissipated_current, solve_from_linear_guess
 from meso.conduction.voxel_fv import FvProblem
 from meso.errors import InputError
 from meso.fem.compat import cell_dofs, function_space
-from meso.fem.solver_options import CG_BOOMERAMG, converged_reason_name
+from meso.fem.solver_options import CG_BOOMERAMG
 from meso.materials import Materials, load_materials
-from meso.mesh.voxel import (
-    VoxelMesh,
-    build_voxel_mesh,
-    electrode_facet_tags,
-    spanning_clusters,
-)
+from meso.mesh.lattice import spanning_clusters
+from meso.mesh.voxel import VoxelMesh, build_voxel_mesh, electrode_facet_tags, voxel_dg0
 from meso.microstructure import AXES, Microstructure, axis_index
+from meso.progress import Progress, report
 
-METHODS = ("fv", "fe")
 LOG = logging.getLogger(__name__)
 
 
-@dataclass
-class AxisConduction:
-    """The result of one solve along one axis with one method.
-
-    ``M`` is None when the solver did not converge (never a number from a failed solve).
-    """
-
-    axis: str
-    method: str
-    M: float | None
-    sigma_eff_S_per_m: float | None
-    tortuosity_factor: float | None
-    percolating: bool
-    iterations: int
-    converged: bool
-    dofs: int
-    current_A: float | None = None
-    solver_reason: str = "not solved"
-    solve_seconds: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class ConductionResult:
-    """Microstructure factors of a volume; ``axes[axis][method]`` holds each solve."""
-
-    method: str
-    shape: tuple[int, int, int]
-    voxel_size_um: float
-    volume_fractions: dict[str, float]
-    conducting_fraction: float
-    axes: dict[str, dict[str, AxisConduction]] = field(default_factory=dict)
-    ranks: int = 1
-    wall_seconds: float = 0.0
-
-    def factor(self, axis: str, method: str | None = None) -> float | None:
-        """M along `axis` (by `method`, default the primary one: fv when both were run)."""
-        entries = self.axes[AXES[axis_index(axis)]]
-        return entries[method or next(iter(entries))].M
-
-    def to_json(self) -> dict[str, Any]:
-        """The conduction.json document (DESIGN.md section 4). With method "both" each axis
-        entry holds the fv numbers, the fe ones under "fe" and their relative difference."""
-        axes = {}
-        for axis, entries in self.axes.items():
-            primary = next(iter(entries.values()))
-            entry = {k: v for k, v in primary.to_json().items() if k not in ("axis", "method")}
-            if "fe" in entries and "fv" in entries:
-                fe = entries["fe"].to_json()
-                entry["fe"] = {k: v for k, v in fe.items() if k not in ("axis", "method")}
-                fv_m, fe_m = entries["fv"].M, entries["fe"].M
-                entry["fe_minus_fv_relative"] = (
-                    (fe_m - fv_m) / fv_m if fv_m and fe_m is not None else None
-                )
-            axes[axis] = entry
-        dofs = max((r.dofs for e in self.axes.values() for r in e.values()), default=0)
-        return {
-            "quantity": "conductivity",
-            "method": self.method,
-            "shape": list(self.shape),
-            "voxel_size_um": self.voxel_size_um,
-            "volume_fractions": self.volume_fractions,
-            "conducting_fraction": self.conducting_fraction,
-            "axes": axes,
-            "dofs": dofs,
-            "ranks": self.ranks,
-            "wall_seconds": self.wall_seconds,
-        }
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One flat row per axis and method (for conduction.csv)."""
-        return [r.to_json() for entries in self.axes.values() for r in entries.values()]
-
-
-def conductivity_volume(m: Microstructure, materials: Materials) -> np.ndarray:
-    """Conductivity of every voxel in S/m (0 for void phases); InputError for a label that has
-    no material or a non-void phase without an ionic conductivity."""
-    present = set(np.unique(m.labels).tolist())
-    sigma_of = materials.conductivities(present, m.voxel_size_m)
+def conductivity_lookup(m: Microstructure, materials: Materials) -> np.ndarray:
+    """Conductivity in S/m by label (256 entries, 0 for void phases and absent labels);
+    InputError for a label that has no material or a non-void phase without an ionic
+    conductivity."""
     lookup = np.zeros(256)
-    for label, sigma in sigma_of.items():
+    for label, sigma in materials.conductivities(
+        set(np.unique(m.labels).tolist()), m.voxel_size_m
+    ).items():
         lookup[label] = sigma
-    return lookup[m.labels]
+    return lookup
 
 
 def _sigma_function(vm: VoxelMesh, sigma_by_label: np.ndarray) -> dolfinx.fem.Function:
@@ -180,8 +98,6 @@ class VoxelConduction:
 def fv_potential_function(vm: VoxelMesh, problem: FvProblem, potential: np.ndarray):
     """The fv potential (owned unknowns of `problem`) as a DG0 function on the voxel mesh `vm`
     cut from the same voxels, for writing fields."""
-    from meso.conduction.fields import voxel_dg0
-
     return voxel_dg0(vm, problem.gather(potential, root=None), "potential_V")
 
 
@@ -207,44 +123,67 @@ def _spanning_masks(conducting: np.ndarray, axes: list[str]) -> tuple[dict[str, 
     return groups, masks
 
 
-def conduct(
+class _GroupProblems:
+    """The fv problem, the fe problem and the voxel mesh (with its DG0 conductivity, shared by
+    fe and written fields) of one group of axes, built on first use; only one group's problems
+    are alive at a time, which keeps the peak memory to one group."""
+
+    def __init__(self, m: Microstructure, sigma_by_label: np.ndarray, masks: list, comm):
+        self.m, self.sigma_by_label, self.masks, self.comm = m, sigma_by_label, masks, comm
+        self.group, self.built = None, {}
+
+    def get(self, group: int, kind: str):
+        """`kind` "fv" (FvProblem), "fe" (VoxelConduction) or "mesh" ((VoxelMesh, sigma))."""
+        if group != self.group:
+            self.destroy()
+            self.group = group
+        if kind not in self.built:
+            mask = self.masks[group]
+            if kind == "fv":
+                sigma = np.where(mask, self.sigma_by_label[self.m.labels], 0.0)
+                self.built[kind] = FvProblem(sigma, self.m.voxel_size_m, self.comm)
+            elif kind == "mesh":
+                vm = build_voxel_mesh(self.m.labels, self.m.voxel_size_m, mask, self.comm)
+                self.built[kind] = (vm, _sigma_function(vm, self.sigma_by_label))
+            else:
+                self.built[kind] = VoxelConduction(*self.get(group, "mesh"))
+        return self.built[kind]
+
+    def destroy(self) -> None:
+        if isinstance(self.built.get("fv"), FvProblem):
+            self.built["fv"].destroy()
+        self.built.clear()
+
+
+def _solve(problem, method: str, axis: str, solver_options):
+    """(potential, current A, iterations, PETSc reason, dofs) of one fv or fe solve; the fv
+    potential is the owned unknowns, the fe one a DOLFINx function."""
+    if method == "fe":
+        uh, current, iterations, reason = problem.solve(axis, solver_options)
+        return uh, current, iterations, reason, uh.function_space.dofmap.index_map.size_global
+    solution = problem.solve(axis, solver_options)
+    mismatch = abs(solution.current_in - solution.current_out)
+    if solution.reason > 0 and mismatch > 1e-6 * solution.current:
+        LOG.warning("fv %s: inlet and outlet currents differ by %.2e (relative)", axis,
+                    mismatch / solution.current)  # fmt: skip
+    return (solution.potential, solution.current, solution.iterations, solution.reason,
+            problem.count)  # fmt: skip
+
+
+def conduct_voxel(
     m: Microstructure,
-    axes: tuple[str, ...] | list[str] = AXES,
+    *,
+    axes: Sequence[str] = AXES,
     method: str = "fv",
     materials: Materials | None = None,
     comm: MPI.Comm = MPI.COMM_WORLD,
     fields_dir: str | Path | None = None,
     solver_options: dict[str, Any] | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> ConductionResult:
-    """Microstructure factors M = sigma_eff / sigma_grain of `m` along `axes`.
-
-    Parameters
-    ----------
-    m : Microstructure
-        Labels and voxel size, the same on every rank (the CLI reads the file on each); only
-        rank 0 meshes it, the other ranks receive their share of the cells.
-    axes : sequence of "x", "y", "z"
-    method : "fv", "fe" or "both"
-    materials : Materials, optional
-        Phase conductivities (default: the packaged LLZO table).
-    comm : MPI communicator; the mesh is built on rank 0 and distributed over it.
-    fields_dir : folder, optional
-        Write potential and current density (XDMF) and a mid-plane PNG per solve there.
-    solver_options : PETSc options replacing ``meso.fem.solver_options.CG_BOOMERAMG``.
-    progress : tqdm-like object with ``update()``, optional (one step per solve).
-
-    Returns
-    -------
-    ConductionResult
-
-    Examples
-    --------
-    >>> from meso import Microstructure
-    >>> r = conduct(Microstructure(np.ones((8, 8, 8), np.uint8)), axes=["x"], comm=MPI.COMM_SELF)
-    >>> round(r.factor("x"), 9)
-    1.0
-    """
+    """Microstructure factors M = sigma_eff / sigma_grain of the voxels of `m` along `axes`
+    (``meso.conduct`` with a Microstructure; its parameters). Every rank holds `m`; the fv
+    system is assembled in slabs, the fe mesh is built on rank 0 and distributed."""
     start = time.perf_counter()
     axes = [AXES[axis_index(a)] for a in axes]
     methods = list(METHODS) if method == "both" else [method]
@@ -254,98 +193,46 @@ def conduct(
     sigma_grain = materials.grain.conductivity(m.voxel_size_m)
     if not sigma_grain:
         raise InputError(materials.source, "the grain phase needs a positive conductivity")
-    sigma_volume = conductivity_volume(m, materials)
-    conducting = sigma_volume > 0
+    sigma_by_label = conductivity_lookup(m, materials)
+    conducting = sigma_by_label[m.labels] > 0
     eps = float(conducting.mean())
-    sigma_by_label = np.zeros(256)
-    for label, sigma in materials.conductivities(
-        set(np.unique(m.labels).tolist()), m.voxel_size_m
-    ).items():
-        sigma_by_label[label] = sigma
     groups, masks = _spanning_masks(conducting, axes)
-    result = ConductionResult(
-        method=method,
-        shape=m.shape,
-        voxel_size_um=m.voxel_size_um,
-        volume_fractions=m.volume_fractions(),
-        conducting_fraction=eps,
-        ranks=comm.size,
-    )
-    problems: dict[tuple[int, str], Any] = {}  # one group's problems alive at a time
-
-    def problem_for(group: int, kind: str):
-        """The fv problem, the fe problem, or ("mesh") the voxel mesh and its DG0
-        conductivity that fe and written fields share, of one group of axes."""
-        if (group, kind) not in problems:
-            if not any(g == group for g, _ in problems):
-                for old in problems.values():
-                    if isinstance(old, FvProblem):
-                        old.destroy()
-                problems.clear()  # keeps the peak memory to one group's problems
-            if kind == "fv":
-                problems[(group, kind)] = FvProblem(
-                    np.where(masks[group], sigma_volume, 0.0), m.voxel_size_m, comm
-                )
-            elif kind == "mesh":
-                vm = build_voxel_mesh(m.labels, m.voxel_size_m, masks[group], comm)
-                problems[(group, kind)] = (vm, _sigma_function(vm, sigma_by_label))
-            else:
-                problems[(group, kind)] = VoxelConduction(*problem_for(group, "mesh"))
-        return problems[(group, kind)]
-
+    result = ConductionResult(method=method, shape=m.shape, voxel_size_um=m.voxel_size_um,
+                              volume_fractions=m.volume_fractions(), conducting_fraction=eps,
+                              ranks=comm.size)  # fmt: skip
+    problems = _GroupProblems(m, sigma_by_label, masks, comm)
     for axis in axes:
         a = axis_index(axis)
-        other = [n for i, n in enumerate(m.shape) if i != a]
-        area = other[0] * other[1] * m.voxel_size_m**2
-        length = m.shape[a] * m.voxel_size_m
+        area = float(np.prod(np.delete(m.shape, a))) * m.voxel_size_m**2
         result.axes[axis] = {}
         for mt in methods:
             if groups[axis] < 0:
-                result.axes[axis][mt] = AxisConduction(
-                    axis, mt, 0.0, 0.0, None, False, 0, True, 0, 0.0, "no spanning path"
-                )
-                if progress is not None:
-                    progress.update()
+                result.axes[axis][mt] = AxisConduction.not_percolating(axis, mt)
+                report(progress, f"{axis} {mt}")
                 continue
-            problem = problem_for(groups[axis], mt)
             t0 = time.perf_counter()
-            if mt == "fv":
-                solution = problem.solve(axis, solver_options)
-                current, iterations, reason = (
-                    solution.current, solution.iterations, solution.reason
-                )  # fmt: skip
-                if reason > 0 and abs(solution.current_in - solution.current_out) > 1e-6 * current:
-                    LOG.warning("fv %s: inlet and outlet currents differ by %.2e (relative)", axis,
-                                abs(solution.current_in - solution.current_out) / current)  # fmt: skip
-                dofs = problem.count
-            else:
-                uh, current, iterations, reason = problem.solve(axis, solver_options)
-                dofs = uh.function_space.dofmap.index_map.size_global
-            entry = axis_conduction(axis, mt, current, reason, length, area, sigma_grain, eps,
-                                    iterations, dofs, time.perf_counter() - t0)  # fmt: skip
-            converged = entry.converged
-            if not converged:
+            potential, current, iterations, reason, dofs = _solve(
+                problems.get(groups[axis], mt), mt, axis, solver_options
+            )
+            entry = AxisConduction.from_current(
+                axis, mt, current, reason, length_m=m.shape[a] * m.voxel_size_m, area_m2=area,
+                sigma_grain_S_per_m=sigma_grain, conducting_fraction=eps, iterations=iterations,
+                dofs=dofs, solve_seconds=time.perf_counter() - t0,
+            )  # fmt: skip
+            if not entry.converged:
                 LOG.warning("%s %s: the solver did not converge (%s)", mt, axis,
-                            converged_reason_name(reason))  # fmt: skip
+                            entry.solver_reason)  # fmt: skip
             result.axes[axis][mt] = entry
-            if fields_dir is not None and converged:
-                from meso.conduction.fields import write_conduction_fields
-
-                vm, sigma = problem_for(groups[axis], "mesh")  # once per group, not per axis
+            if fields_dir is not None and entry.converged:
+                vm, sigma = problems.get(groups[axis], "mesh")  # once per group, not per axis
                 if mt == "fv":
-                    uh = fv_potential_function(vm, problem, solution.potential)
-                write_conduction_fields(vm, sigma, uh, axis, mt, Path(fields_dir))
-            if progress is not None:
-                progress.update()
+                    potential = fv_potential_function(vm, problems.get(groups[axis], "fv"),
+                                                      potential)  # fmt: skip
+                write_conduction_fields(vm, sigma, potential, axis, mt, Path(fields_dir))
+            report(progress, f"{axis} {mt}")
+    problems.destroy()
     result.wall_seconds = time.perf_counter() - start
     return result
 
 
-__all__ = [
-    "CG_BOOMERAMG",
-    "METHODS",
-    "AxisConduction",
-    "ConductionResult",
-    "VoxelConduction",
-    "conduct",
-]
+__all__ = ["CG_BOOMERAMG", "VoxelConduction", "conduct_voxel", "conductivity_lookup"]

@@ -25,15 +25,10 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from meso.fem.solver_options import create_ksp
+from meso.mesh.lattice import owned_range
 from meso.microstructure import axis_index
 
 _ROWS_PER_CHUNK = 1 << 20  # bounds the temporaries of the matrix build (~100 MB)
-
-
-def owned_range(count: int, rank: int, size: int) -> tuple[int, int]:
-    """[start, end) of the kept voxels (C order) that `rank` owns: the k with
-    k * size // count == rank, as in ``meso.mesh.voxel.slab_destinations``."""
-    return -(-rank * count // size), -(-(rank + 1) * count // size)
 
 
 @dataclass

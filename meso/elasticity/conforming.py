@@ -12,7 +12,7 @@ and each cell's distance to the nearest pore wall.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,25 +21,23 @@ import numpy as np
 import ufl
 from dolfinx import fem
 from mpi4py import MPI  # noqa: F401 (the doctests use it)
-from petsc4py import PETSc
 
-from meso.elasticity.voxel import (
+from meso.elasticity.loading import (
     BulkStiffness,
-    ElasticAxisResult,
-    ElasticityResult,
-    StressStatistics,
-    cell_stress_statistics,
     check_strain,
     isotropic_stress,
     solve_uniaxial,
     uniaxial_result,
 )
-from meso.elasticity.voxel_stiffness import lame_parameters
+from meso.elasticity.results import ElasticAxisResult, ElasticityResult, StressStatistics
+from meso.elasticity.stress import cell_stress_statistics
 from meso.errors import InputError
 from meso.fem.compat import cell_dofs, function_space
-from meso.materials import Materials, load_materials
+from meso.fem.integrals import cell_averages
+from meso.materials import Materials, lame_parameters, load_materials
 from meso.mesh.conforming import PORE_SURFACE_MARKER, ConformingMesh
 from meso.microstructure import AXES, axis_index
+from meso.progress import Progress, report
 
 
 @dataclass
@@ -50,26 +48,6 @@ class ConformingElasticFields:
     displacement: fem.Function
     von_mises: fem.Function
     hydrostatic: fem.Function
-
-
-def cell_averages(V0, expressions: dict[str, Any]) -> dict[str, fem.Function]:
-    """Cell averages of scalar UFL expressions as DG0 functions (integral over the cell volume)."""
-    w = ufl.TestFunction(V0)
-    one = fem.Constant(V0.mesh, PETSc.ScalarType(1.0))
-    volumes = dolfinx.fem.petsc.assemble_vector(fem.form(one * w * ufl.dx))
-    volumes.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-    result = {}
-    for name, expr in expressions.items():
-        vec = dolfinx.fem.petsc.assemble_vector(fem.form(expr * w * ufl.dx))
-        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        f = fem.Function(V0, name=name)
-        f.x.array[: vec.getLocalSize()] = vec.getArray() / volumes.getArray()
-        f.x.scatter_forward()
-        vec.destroy()
-        result[name] = f
-    result["cell_volume_m3"] = volumes.getArray().copy()
-    volumes.destroy()
-    return result
 
 
 def _pore_wall_points(cm: ConformingMesh) -> np.ndarray:
@@ -163,33 +141,25 @@ def solve_axis_elastic(
     return result, ConformingElasticFields(AXES[a], uh, vm_f, hydro_f)
 
 
-def elastic_conforming(cm: ConformingMesh, axes=AXES, E_Pa: float = 150e9, nu: float = 0.257,
-                       strain: float = 1e-3, degree: int = 1) -> dict[str, ElasticAxisResult]:  # fmt: skip
-    """``solve_axis_elastic`` along each of `axes` (default: the LLZO grain of meso/data/llzo.toml)."""
-    return {AXES[axis_index(ax)]: solve_axis_elastic(cm, ax, E_Pa, nu, strain, degree)
-            for ax in axes}  # fmt: skip
-
-
-def elasticity_conforming(
+def elastic_conforming(
     cm: ConformingMesh,
-    axes=AXES,
+    *,
+    axes: Sequence[str] = AXES,
     materials: Materials | None = None,
     strain: float = 1e-3,
     degree: int = 1,
     voxel_size_um: float | None = None,
     on_fields: Callable[[ConformingElasticFields], None] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> ElasticityResult:
-    """The elasticity.json document of `meso elastic --mesh conforming`: M, E_eff, nu_eff and
-    stress statistics along each axis, the solid with the grain's E and nu."""
+    """M, E_eff, nu_eff and stress statistics along each axis of a conforming mesh, the solid
+    with the grain's E and nu (``meso.elastic`` with a ConformingMesh; its parameters)."""
     start = time.perf_counter()
     materials = materials or load_materials()
     grain = materials.grain
     if grain.E_Pa is None or grain.nu is None:
         raise InputError(materials.source, "the grain phase has no E_Pa and nu")
-    from meso.conduction.conforming import solid_volume_m3
-
-    eps = solid_volume_m3(cm) / float(np.prod(cm.box_m))
+    eps = cm.solid_fraction()
     h = voxel_size_um or float(cm.box_m.min()) * 1e6
     results = {}
     for axis in axes:
@@ -198,8 +168,7 @@ def elasticity_conforming(
         results[AXES[axis_index(axis)]] = result
         if fields is not None and on_fields is not None:
             on_fields(fields)
-        if progress:
-            progress(AXES[axis_index(axis)])
+        report(progress, AXES[axis_index(axis)])
     return ElasticityResult(
         shape=[round(float(b) * 1e6 / h) for b in cm.box_m],
         voxel_size_um=h,
@@ -217,6 +186,5 @@ __all__ = [
     "ConformingElasticFields",
     "conforming_stress_statistics",
     "elastic_conforming",
-    "elasticity_conforming",
     "solve_axis_elastic",
 ]

@@ -24,7 +24,6 @@ import dolfinx.la
 import numpy as np
 from petsc4py import PETSc
 
-from meso.conduction.voxel_fv import owned_range
 from meso.elasticity.voxel_stiffness import (
     NODES_PER_CHUNK,
     VoxelNodes,
@@ -33,6 +32,7 @@ from meso.elasticity.voxel_stiffness import (
     set_blocks,
 )
 from meso.fem.solver_options import GAMG_SETUP_OPTIONS, global_options
+from meso.mesh.lattice import owned_range
 
 BLOCK = 4  # lattice vertices per aggregate edge (see CG_AGGREGATION_ELASTICITY)
 MODES = 6

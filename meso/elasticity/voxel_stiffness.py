@@ -24,8 +24,7 @@ import numpy as np
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.conduction.voxel_fv import owned_range
-from meso.mesh.voxel import CORNER_COMPONENTS
+from meso.mesh.lattice import CORNER_COMPONENTS, owned_range
 
 # Local node a of a voxel sits at corner CORNERS[a] = (i, j, k), a = 4 i + 2 j + k.
 CORNERS = np.array([(i, j, k) for i in (0, 1) for j in (0, 1) for k in (0, 1)])
@@ -96,11 +95,6 @@ def _pair_table() -> np.ndarray:
             G[p, p, b] = K_lambda[3 * p : 3 * p + 3, 3 * b : 3 * b + 3]
             G[8 + p, p, b] = K_mu[3 * p : 3 * p + 3, 3 * b : 3 * b + 3]
     return G.reshape(16, 64 * 9)
-
-
-def lame_parameters(E: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(lambda, mu) in Pa from Young's modulus and Poisson's ratio."""
-    return E * nu / ((1 + nu) * (1 - 2 * nu)), E / (2 * (1 + nu))
 
 
 def nonzeros(diagonal: np.ndarray, off_diagonal: np.ndarray):
@@ -413,7 +407,6 @@ __all__ = [
     "cell_stresses",
     "face_mean_displacement",
     "face_springs",
-    "lame_parameters",
     "reference_stiffness",
     "strain_operators",
 ]

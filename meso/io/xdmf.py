@@ -8,8 +8,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from mpi4py import MPI
+
+from meso.fem.compat import write_meshtags
 
 
 def write_xdmf(
@@ -33,8 +34,6 @@ def write_xdmf(
         with XDMFFile(comm, str(tmpdir / path.name), "w") as xdmf:
             xdmf.write_mesh(mesh)
             if tags:
-                from meso.fem.compat import write_meshtags
-
                 mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
                 for tag in tags:
                     write_meshtags(xdmf, tag, mesh)
@@ -49,37 +48,3 @@ def write_xdmf(
         if comm.rank == 0:
             shutil.rmtree(tmpdir, ignore_errors=True)
     return path
-
-
-def plot_midplane(
-    path: str | os.PathLike,
-    volume: np.ndarray,
-    normal_axis: int,
-    title: str,
-    colorbar_label: str,
-    voxel_size_um: float,
-) -> Path:
-    """PNG of the mid-plane slice of a voxel field normal to `normal_axis` (NaN = removed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from meso.io.atomic import atomic_path
-
-    axes_names = "xyz"
-    index = volume.shape[normal_axis] // 2
-    plane = np.take(volume, index, axis=normal_axis)
-    rows, cols = [a for a in range(3) if a != normal_axis]
-    extent = [0, volume.shape[rows] * voxel_size_um, 0, volume.shape[cols] * voxel_size_um]
-    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=120)
-    image = ax.imshow(np.ma.masked_invalid(plane).T, origin="lower", extent=extent, cmap="magma")
-    ax.set_xlabel(f"{axes_names[rows]} (um)")
-    ax.set_ylabel(f"{axes_names[cols]} (um)")
-    ax.set_title(f"{title}\n{axes_names[normal_axis]} = {(index + 0.5) * voxel_size_um:.3g} um")
-    fig.colorbar(image, ax=ax, label=colorbar_label)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp)
-    plt.close(fig)
-    return Path(path)

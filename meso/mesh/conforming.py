@@ -13,15 +13,16 @@ from mpi4py import MPI
 
 from meso.errors import InputError
 from meso.fem.compat import gmsh_model_to_mesh
+from meso.fem.integrals import solid_volume_m3
 from meso.mesh import cache as mesh_cache
-from meso.mesh.gmsh_geometry import (
+from meso.mesh.face_markers import (
+    FACE_MARKERS,
     GRAIN_BOUNDARY_MARKER,
     PORE_SURFACE_MARKER,
-    build_gmsh_model,
-    gmsh_session,
+    face_marker,
 )
+from meso.mesh.gmsh_geometry import build_gmsh_model, gmsh_session
 from meso.mesh.pore_geometry import PoreGeometry
-from meso.mesh.voxel import FACE_MARKERS, face_marker
 from meso.microstructure import axis_index
 
 # Elements refused by the quality check: inverted or flat (scaled Jacobian <= this), or so
@@ -124,6 +125,10 @@ class ConformingMesh:
 
     def box_length_m(self, axis: str | int) -> float:
         return float(self.box_m[axis_index(axis)])
+
+    def solid_fraction(self) -> float:
+        """Meshed solid volume over the box volume (exact for the mesh, all ranks)."""
+        return solid_volume_m3(self.mesh) / float(np.prod(self.box_m))
 
     def electrode_facet_tags(self, axis: str | int):
         """Facet tags 1 on the min face and 2 on the max face of `axis` (nothing else)."""

@@ -7,13 +7,10 @@ from contextlib import contextmanager
 import numpy as np
 
 from meso.errors import InputError
+from meso.mesh.face_markers import GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER, face_marker
 from meso.mesh.pore_geometry import PoreGeometry
-from meso.mesh.voxel import face_marker
+from meso.mesh.voronoi import add_occ_polyhedra, voronoi_polyhedra
 from meso.microstructure import DEFAULT_PHASES
-
-# Facet tags beyond the box faces (meso.mesh.voxel's markers 1..6).
-PORE_SURFACE_MARKER = 7
-GRAIN_BOUNDARY_MARKER = 8
 
 
 @contextmanager
@@ -47,8 +44,6 @@ def _pore_solids(occ, geometry: PoreGeometry) -> list[tuple[int, int]]:
 def _grain_solids(occ, geometry: PoreGeometry) -> list[tuple[int, int]]:
     """The box, the boxes of a cubic grain lattice filling it, or its Voronoi grains."""
     if geometry.grain_seeds_um is not None:
-        from meso.mesh.voronoi import add_occ_polyhedra, voronoi_polyhedra
-
         cells = voronoi_polyhedra(geometry.grain_seeds_um, geometry.grain_stretch,
                                   geometry.box_um)  # fmt: skip
         return add_occ_polyhedra(occ, cells)

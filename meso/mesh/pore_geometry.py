@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -117,32 +115,3 @@ class PoreGeometry:
         pores and the parts outside the box (an upper bound for pores inside the box)."""
         volumes = 4.0 / 3.0 * math.pi * np.prod(self.semi_axes_um, axis=1)
         return float(volumes.sum() / np.prod(self.box_um))
-
-
-def load_synth_geometry(path: str | Path, grains: bool = False) -> PoreGeometry:
-    """PoreGeometry of a `meso synth` result: its synth.json (voxel size) and the
-    synth_geometry.npz written beside it (pore ellipsoids in um; with `grains` also the
-    Voronoi seeds and stretch)."""
-    path = Path(path)
-    try:
-        report = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"not a readable synth.json ({exc.__class__.__name__})") from None
-    if not isinstance(report, dict) or "shape" not in report or "voxel_size_um" not in report:
-        raise InputError(path, "not a synth.json (needs 'shape' and 'voxel_size_um')")
-    npz = path.with_name("synth_geometry.npz")
-    try:
-        with np.load(npz) as data:
-            centres, semi_axes = data["pore_centres_um"], data["pore_semi_axes_um"]
-            seeds = data["seeds_um"] if grains else None
-            stretch = data["stretch"] if grains else None
-    except FileNotFoundError:
-        raise InputError(npz, "missing (meso synth writes it beside synth.json)") from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputError(npz, f"not a synth geometry file ({exc})") from None
-    h = float(report["voxel_size_um"])
-    box = np.asarray(report["shape"], dtype=float) * h
-    return PoreGeometry(box, centres, semi_axes, h, grain_seeds_um=seeds, grain_stretch=stretch,
-                        source=str(path))  # fmt: skip

@@ -10,13 +10,18 @@ phase of the materials enters a conforming conduction solve.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mpi4py import MPI
+
 from meso.errors import InputError
+from meso.io.volumes import load
 from meso.materials import Materials
+from meso.mesh.conforming import build_conforming_mesh
+from meso.mesh.surface import SegmentedGeometry
+from meso.mesh.synth_files import load_synth_geometry, read_synth_json, synth_json_beside
 
 LOG = logging.getLogger(__name__)
 GRAIN_BOUNDARY_LABEL = 2
@@ -45,8 +50,6 @@ class ConformingSource:
     def geometry(self, grains: bool = False, smoothing_voxels: float | None = None):
         """PoreGeometry (synth, with Voronoi grains if `grains`) or SegmentedGeometry."""
         if self.synth_json is not None:
-            from meso.mesh.pore_geometry import load_synth_geometry
-
             if smoothing_voxels is not None:
                 raise InputError(
                     "--smoothing", "applies to label volumes (a synth has exact pores)"
@@ -58,45 +61,8 @@ class ConformingSource:
 def segmented_geometry(m, path, smoothing_voxels: float | None = None):
     """The solid of the label volume `m` (read from `path`) bounded by marching-cubes walls
     smoothed over `smoothing_voxels` (default 0.5), as ``meso.mesh.surface`` meshes it."""
-    from meso.mesh.surface import SegmentedGeometry
-
     smoothing = 0.5 if smoothing_voxels is None else smoothing_voxels
     return SegmentedGeometry(m.solid_mask(), m.voxel_size_um, smoothing, str(path))
-
-
-def read_synth_json(path: Path) -> dict:
-    """The synth.json document at `path` (InputError naming it when it is not one)."""
-    try:
-        report = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"not a readable synth.json ({exc.__class__.__name__})") from None
-    if not isinstance(report, dict) or "volume" not in report:
-        raise InputError(path, "not a synth.json (no 'volume' entry)")
-    return report
-
-
-def synth_volume_path(report_path: Path, report: dict) -> Path:
-    """The label volume a synth.json describes (its path as written, else beside the json)."""
-    written = Path(str(report.get("volume", "")))
-    for candidate in (written, report_path.parent / written, report_path.parent / written.name):
-        if str(written) and candidate.is_file():
-            return candidate
-    raise InputError(report_path, f"the volume it names ({written}) is not found")
-
-
-def synth_json_beside(volume: Path) -> Path | None:
-    """The synth.json next to `volume` when it describes that very file (else None)."""
-    candidate = volume.parent / "synth.json"
-    if not candidate.is_file():
-        return None
-    try:
-        report = json.loads(candidate.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    written = Path(str(report.get("volume", ""))) if isinstance(report, dict) else Path()
-    return candidate if written.name == volume.name else None
 
 
 def conforming_source(
@@ -128,8 +94,6 @@ def conforming_source(
         except (OSError, KeyError, ValueError):
             pass  # load_synth_geometry names a missing or broken file when it is needed
         return ConformingSource(path, synth_json, h, thickness)
-    from meso.io.volumes import load
-
     m = load(path, dataset=dataset, voxel_size_um=voxel_size_um)
     m.require_solid()
     import numpy as np
@@ -188,28 +152,34 @@ def grain_boundary_resistance(
 def mesh_source(
     source: ConformingSource,
     materials: Materials | None = None,
+    *,
     degree: int = 1,
     size_um: float | None = None,
     refine_pores: float | None = None,
     smoothing_voxels: float | None = None,
+    grains: bool | None = None,
+    geometry_order: int | None = None,
     cache_dir=None,
     comm=None,
 ):
-    """The conforming mesh of `source` for a solve of Lagrange `degree`: (ConformingMesh,
-    grain-boundary ASR or None). With `materials` (conduction) the grain-boundary phase decides
-    whether the Voronoi grains are meshed with interface facets
-    (``grain_boundary_resistance``, noted in ``cm.info["grain_boundaries"]``); exact pores are
-    curved (geometry order 2) for `degree` 2."""
-    from mpi4py import MPI
+    """The conforming mesh of `source`: (ConformingMesh, grain-boundary ASR or None); the one
+    route from a file to a conforming mesh (``meso conduct``, ``meso elastic``, ``meso mesh``).
 
-    from meso.mesh.conforming import build_conforming_mesh
-
+    With `materials` (conduction) the grain-boundary phase decides whether the Voronoi grains
+    are meshed with interface facets (``grain_boundary_resistance``, noted in
+    ``cm.info["grain_boundaries"]``); `grains` forces them on or off. Exact pores are curved
+    (geometry order 2) for `degree` 2 unless `geometry_order` says otherwise."""
     asr, note = (None, None) if materials is None else grain_boundary_resistance(source, materials)
-    geometry = source.geometry(grains=asr is not None, smoothing_voxels=smoothing_voxels)
+    if grains and source.kind != "synth":
+        raise InputError("--grains", "needs the synth.json of a synthetic volume")
+    geometry = source.geometry(grains=asr is not None if grains is None else grains,
+                               smoothing_voxels=smoothing_voxels)  # fmt: skip
+    if geometry_order is None:
+        geometry_order = degree if source.kind == "synth" else 1
     cm = build_conforming_mesh(
         geometry, size_um, 2.0 if refine_pores is None else refine_pores,
-        geometry_order=degree if source.kind == "synth" else 1,
-        comm=MPI.COMM_WORLD if comm is None else comm, cache_dir=cache_dir,
+        geometry_order=geometry_order, comm=MPI.COMM_WORLD if comm is None else comm,
+        cache_dir=cache_dir,
     )  # fmt: skip
     if note is not None:
         cm.info["grain_boundaries"] = note
@@ -221,8 +191,5 @@ __all__ = [
     "conforming_source",
     "grain_boundary_resistance",
     "mesh_source",
-    "read_synth_json",
     "segmented_geometry",
-    "synth_json_beside",
-    "synth_volume_path",
 ]

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from meso.errors import InputError
-from meso.mesh.gmsh_geometry import PORE_SURFACE_MARKER
-from meso.mesh.voxel import face_marker
+from meso.mesh.face_markers import PORE_SURFACE_MARKER, face_marker
 from meso.microstructure import DEFAULT_PHASES
 
 

@@ -7,62 +7,12 @@ from dataclasses import dataclass
 import dolfinx.mesh
 import numpy as np
 from mpi4py import MPI
-from scipy import ndimage
 
 from meso.errors import InputError
-from meso.fem.compat import create_mesh, fixed_partitioner
+from meso.fem.compat import cell_dofs, create_mesh, fixed_partitioner, function_space
+from meso.mesh.face_markers import FACE_MARKERS, PORE_SURFACE_MARKER, face_marker
+from meso.mesh.lattice import CORNER_COMPONENTS, HEX_CORNERS, OCTANT_OF_CORNER
 from meso.microstructure import AXES, axis_index
-
-# Facet markers of the six faces of the box: 1/2 = x min/max, 3/4 = y min/max, 5/6 = z min/max.
-FACE_MARKERS = {(axis, side): 2 * a + 1 + s for a, axis in enumerate(AXES) for s, side in
-                enumerate(("min", "max"))}  # fmt: skip
-
-# Corner offsets of a hexahedron in DOLFINx's (tensor-product, lexicographic) vertex order.
-HEX_CORNERS = np.array(
-    [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]]
-)
-# Bit b = 4 i + 2 j + k of a lattice vertex's occupancy pattern is the voxel at offset
-# (i, j, k) - 1 from it (C order, so a pattern reshapes to a (2, 2, 2) block); a voxel with
-# its corner c at the vertex sits at offset 1 - c, i.e. in bit 7 - (4 c_x + 2 c_y + c_z).
-_OCTANT_OF_CORNER = 7 - HEX_CORNERS @ np.array([4, 2, 1])
-
-
-def face_marker(axis: str | int, side: str) -> int:
-    """Facet tag of the box face normal to `axis` at its "min" or "max" end."""
-    return FACE_MARKERS[(AXES[axis_index(axis)], side)]
-
-
-def spanning_clusters(mask: np.ndarray, axis: str | int, connectivity: int = 1) -> np.ndarray:
-    """The voxels of `mask` in clusters that touch both faces normal to `axis`.
-
-    Parameters
-    ----------
-    mask : bool array (x, y, z)
-        Voxels that take part in the problem (e.g. the conducting solid).
-    axis : "x", "y", "z" or 0, 1, 2
-    connectivity : 1, 2 or 3
-        Neighbours that join a cluster: 1 = shared faces (a cell-centred finite-volume
-        stencil), 3 = shared faces, edges or corners (nodal finite elements couple those).
-
-    Returns
-    -------
-    bool array of the same shape; all False when no cluster spans the axis.
-
-    Examples
-    --------
-    >>> m = np.zeros((3, 3, 3), bool); m[:, 0, 0] = True; m[1, 2, 2] = True
-    >>> int(spanning_clusters(m, "x").sum())
-    3
-    """
-    a = axis_index(axis)
-    structure = ndimage.generate_binary_structure(3, connectivity)
-    clusters, count = ndimage.label(mask, structure=structure)
-    first = np.unique(np.take(clusters, 0, axis=a))
-    last = np.unique(np.take(clusters, -1, axis=a))
-    spanning = np.intersect1d(first, last)
-    lookup = np.zeros(count + 1, dtype=bool)
-    lookup[spanning[spanning > 0]] = True
-    return lookup[clusters]
 
 
 @dataclass
@@ -117,20 +67,6 @@ class VoxelMesh:
         return out
 
 
-def _corner_components() -> np.ndarray:
-    """Table (256, 8): for each occupancy pattern of the 2x2x2 voxels around a lattice vertex,
-    the face-connected component (0..3) that each of the eight voxels belongs to."""
-    table = np.zeros((256, 8), dtype=np.int64)
-    for pattern in range(256):
-        block = ((pattern >> np.arange(8)) & 1).astype(bool).reshape(2, 2, 2)
-        components, _ = ndimage.label(block)  # face connectivity inside the block
-        table[pattern] = np.maximum(components.ravel() - 1, 0)
-    return table
-
-
-CORNER_COMPONENTS = _corner_components()
-
-
 def _hexahedra(keep: np.ndarray, voxel_size_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Cells (n, 8) and vertex coordinates (m, 3) in metres of the voxels where `keep` is True.
 
@@ -153,7 +89,7 @@ def _hexahedra(keep: np.ndarray, voxel_size_m: float) -> tuple[np.ndarray, np.nd
     vertices = (voxels @ stride)[:, None] + (HEX_CORNERS @ stride)[None, :]
     del voxels
     # the voxel sits in octant (1 - corner offset) of the block around its vertex
-    octant = _OCTANT_OF_CORNER[None, :]
+    octant = OCTANT_OF_CORNER[None, :]
     component = CORNER_COMPONENTS[pattern.ravel()[vertices], octant]
     keys = vertices * 4 + component
     del vertices, component
@@ -302,3 +238,42 @@ def electrode_facet_tags(vm: VoxelMesh, axis: str | int) -> dolfinx.mesh.MeshTag
     chosen = on_min | (tags.values == face_marker(a, "max"))
     values = np.where(on_min, 1, 2)[chosen].astype(np.int32)
     return dolfinx.mesh.meshtags(vm.mesh, tags.dim, tags.indices[chosen], values)
+
+
+def voxel_dg0(vm: VoxelMesh, volume: np.ndarray, name: str) -> dolfinx.fem.Function:
+    """A DG0 function on `vm` taking each cell's value from the voxel array `volume` (the
+    same array on every rank)."""
+    Q = function_space(vm.mesh, "DG", 0)
+    f = dolfinx.fem.Function(Q, name=name)
+    index = vm.voxel_index
+    f.x.array[cell_dofs(Q)[: len(index), 0]] = volume[index[:, 0], index[:, 1], index[:, 2]]
+    return f
+
+
+def tagged_voxel_mesh(m, comm: MPI.Comm, grain_ids: np.ndarray | None = None):
+    """The voxel mesh of the solid of `m` as ``meso mesh --kind voxel`` writes it: (VoxelMesh,
+    [cell tags (phase labels), facet tags (box faces 1-6, pore walls PORE_SURFACE_MARKER)] and,
+    with `grain_ids` (an array of the volume's shape), cell tags "grain_ids")."""
+    m.require_solid()
+    vm = build_voxel_mesh(m.labels, m.voxel_size_m, m.solid_mask(), comm)
+    mesh, tdim = vm.mesh, vm.mesh.topology.dim
+    # pore walls: exterior facets that are not on a box face
+    exterior = dolfinx.mesh.exterior_facet_indices(mesh.topology)
+    walls = np.setdiff1d(exterior, vm.facet_tags.indices)
+    facets = np.concatenate([vm.facet_tags.indices, walls])
+    values = np.concatenate([vm.facet_tags.values, np.full(walls.size, PORE_SURFACE_MARKER)])
+    order = np.argsort(facets)
+    facet_tags = dolfinx.mesh.meshtags(mesh, tdim - 1, facets[order],
+                                       values[order].astype(np.int32))  # fmt: skip
+    tags = [vm.cell_tags, facet_tags]
+    if grain_ids is not None:
+        if grain_ids.shape != m.shape:
+            raise InputError("grain_ids", f"shape {grain_ids.shape} differs from the volume "
+                             f"{m.shape}")  # fmt: skip
+        index = vm.voxel_index
+        grains = grain_ids[index[:, 0], index[:, 1], index[:, 2]].astype(np.int32)
+        grain_tags = dolfinx.mesh.meshtags(mesh, tdim, np.arange(len(grains), dtype=np.int32),
+                                           grains)  # fmt: skip
+        grain_tags.name = "grain_ids"
+        tags.append(grain_tags)
+    return vm, tags

@@ -1,0 +1,1 @@
+"""Studies on the solvers: parameter sweeps, tomography-vs-synthetic comparisons (no synth import)."""
