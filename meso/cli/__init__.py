@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 from meso import __version__
 from meso.errors import InputError
+from meso.io.staging import staged_outputs
 
 # Subcommand modules, in the order `meso --help` lists them. Each has `register(subparsers)`
 # which adds its parser and sets `func`; list a module here only once its command works.
@@ -64,13 +67,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     for handler in logging.root.handlers:
         handler.setLevel(args.log_level)
     try:
-        return int(args.func(args) or 0)
+        with staged_outputs(), _sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except InputError as exc:
         print(f"meso {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"meso {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler's kill, `kill PID`) ends the command like Ctrl-C, so that its
+    staged outputs are removed; the previous handler comes back afterwards."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from meso.errors import InputError
+from meso.io.staging import stage
 from meso.io.volumes import FORMATS, load
 from meso.microstructure import AXES, Microstructure
 
@@ -36,15 +37,15 @@ def load_volume(args: argparse.Namespace) -> Microstructure:
 
 
 def output_dir(args: argparse.Namespace, default: str, inputs: tuple[str, ...] = ()) -> Path:
-    """The folder results go to (created); refuse one that is an input file."""
+    """The folder to write results into (refusing one that is an input file): a staging folder
+    whose files move into --out when the command succeeds (``meso.io.staging``)."""
     out = Path(args.out or default)
     for item in inputs:
         if Path(item).resolve() == out.resolve():
             raise InputError(out, "the output folder would overwrite an input file")
     if out.exists() and not out.is_dir():
         raise InputError(out, "exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return stage(out)
 
 
 def add_solver_arguments(parser: argparse.ArgumentParser) -> None:

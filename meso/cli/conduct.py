@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     write_csv(out / "conduction.csv", result.rows())
     if not args.quiet:
         summary = {axis: entry["M"] for axis, entry in document["axes"].items()}
-        print(json.dumps({"M": summary, "out": str(out)}))
+        print(json.dumps({"M": summary, "out": args.out or "conduct-out"}))
     failed = [f"{r.method} {r.axis}" for e in result.axes.values() for r in e.values()
               if not r.converged]  # fmt: skip
     if failed:

@@ -7,8 +7,9 @@ import json
 import time
 from pathlib import Path
 
-from meso.cli.common import output_dir
+from meso.errors import InputError
 from meso.io.report import Section, write_report
+from meso.io.staging import replaced_whole
 
 # (quick, full) settings; quick runs in about a minute on 2 cores.
 SYNTH = {
@@ -95,9 +96,20 @@ def _scan_figure(scan: Path, volume: Path, target: Path) -> tuple[Path, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = Path(args.out or "demo-out")
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "exists and is not a folder")
+    if Path.cwd().resolve().is_relative_to(out.resolve()):
+        raise InputError(out, "is the working folder or above it; name a new folder")
+    # the stages write into --out directly (their commands are the ones printed); an
+    # interrupted or failed demo puts the folder back as it was
+    with replaced_whole(out):
+        return _run_stages(args, out)
+
+
+def _run_stages(args: argparse.Namespace, out: Path) -> int:
     from meso.cli import COMMAND_MODULES
 
-    out = output_dir(args, "demo-out")
     size = "quick" if args.quick else "full"
     quiet = bool(args.quiet)
     seed = ["--seed", str(args.seed)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from meso.cli.common import (
     add_mesh_arguments,
@@ -101,7 +102,10 @@ def _write_results(args, comm, out, result, extra: dict) -> int:
             nus = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k.startswith("nu_") and v)
             print(f"  {row['axis']}: M = {row['M']:.4f}  E_eff = {row['E_eff_Pa'] / 1e9:.2f} GPa"
                   f"  {nus}  converged={row['converged']}")  # fmt: skip
-        print(f"meso elastic: wrote {out / 'elasticity.json'} and elasticity.csv")
+        print(
+            f"meso elastic: wrote {Path(args.out or 'elastic-out') / 'elasticity.json'} and "
+            "elasticity.csv"
+        )
     unconverged = [a for a, r in result.axes.items() if not r.converged]
     if unconverged:
         print(f"meso elastic: warning: the solve did not converge along {unconverged}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from meso.cli.common import add_conforming_arguments
 from meso.errors import InputError
+from meso.io.staging import stage
 
 KINDS = ("voxel", "conforming")
 
@@ -116,9 +117,12 @@ def run(args: argparse.Namespace) -> int:
         for option, value in conforming_only.items():
             if value is not None:
                 raise InputError(option, "applies to --kind conforming only")
-    xdmf, report_path = _targets(args.out)
-    if xdmf.resolve() == source.resolve():
-        raise InputError(xdmf, "the output would overwrite the input")
+    final_xdmf, report_path = _targets(args.out)
+    if final_xdmf.resolve() == source.resolve():
+        raise InputError(final_xdmf, "the output would overwrite the input")
+    # written under a staging folder, moved into place when the command succeeds
+    folder = comm.bcast(stage(final_xdmf.parent) if comm.rank == 0 else None, root=0)
+    xdmf, staged_report = folder / final_xdmf.name, folder / report_path.name
     with progress_bar(args, 2, f"mesh ({args.kind})", comm.rank) as bar:
         build = _voxel_mesh if args.kind == "voxel" else _conforming_mesh
         mesh, tags, report = build(args, source, comm)
@@ -131,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     document = {
         "kind": args.kind,
         "source": str(source),
-        "mesh": str(xdmf),
+        "mesh": str(final_xdmf),
         "tags": [t.name for t in tags],
         "cell_markers": {name: v for name, v in DEFAULT_PHASES.items() if name != "pore"},
         "facet_markers": {
@@ -143,9 +147,9 @@ def run(args: argparse.Namespace) -> int:
         "ranks": comm.size,
         "wall_seconds": time.perf_counter() - start,
     }
-    write_json(report_path, document)
+    write_json(staged_report, document)
     if not args.quiet:
         q = document["quality"]
-        print(f"wrote {xdmf} ({document['cells']} {document['cell_type']} cells, min scaled "
+        print(f"wrote {final_xdmf} ({document['cells']} {document['cell_type']} cells, min scaled "
               f"Jacobian {q['min_scaled_jacobian']:.3g}) and {report_path}")  # fmt: skip
     return 0

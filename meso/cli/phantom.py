@@ -129,5 +129,9 @@ def run(args: argparse.Namespace) -> int:
     out = output_dir(args, "phantom-out")
     result = run_phantom(out, config, progress=not args.quiet)
     if not args.quiet:
-        print(json.dumps({"out": str(out), "steps": [s["file"] for s in result["steps"]]}))
+        print(
+            json.dumps(
+                {"out": args.out or "phantom-out", "steps": [s["file"] for s in result["steps"]]}
+            )
+        )
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from meso.errors import InputError
 from meso.io.atomic import write_json
+from meso.io.staging import stage
 
 
 def _rows(text: str) -> tuple[int, int]:
@@ -98,12 +99,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def _output_path(args: argparse.Namespace) -> Path:
     out = Path(args.out or "reconstruct-out")
     if out.suffix in (".h5", ".hdf5", ".zarr", ".tif", ".tiff"):
-        out.parent.mkdir(parents=True, exist_ok=True)
         volume = out
     else:
         if out.exists() and not out.is_dir():
             raise InputError(out, "exists and is not a folder (give a .h5 or .zarr volume name)")
-        out.mkdir(parents=True, exist_ok=True)
         volume = out / "volume.h5"
     if volume.resolve() == Path(args.input).resolve():
         raise InputError(volume, "the output would overwrite the input")
@@ -159,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
         reconstruct_to_file,
     )
 
-    volume_path = _output_path(args)
+    final_path = _output_path(args)
+    volume_path = stage(final_path.parent) / final_path.name  # moved into place at the end
     # TIFF pages are x-slices, but slabs arrive along z: reconstruct to HDF5 beside it, then convert.
     as_tiff = volume_path.suffix in (".tif", ".tiff")
     slab_path = volume_path.with_name(f".{volume_path.stem}.slabs.h5") if as_tiff else volume_path
@@ -199,7 +199,9 @@ def run(args: argparse.Namespace) -> int:
             lambda sino, c: slice_at(sino, c).T,
             auto_center=record["center_auto"],
         )
-    record["center_figure"] = str(figure)
+    # the paths the files will have once the command succeeds
+    record["output"] = str(final_path.with_name(Path(record["output"]).name))
+    record["center_figure"] = str(final_path.with_name(figure.name))
     write_json(volume_path.with_name("reconstruct.json"), record)
     if not args.quiet:
         print(json.dumps({k: record[k] for k in ("output", "shape", "center", "center_method")}))

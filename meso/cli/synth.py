@@ -11,6 +11,7 @@ import numpy as np
 from meso.cli.common import output_dir
 from meso.errors import InputError
 from meso.io.atomic import atomic_path, write_csv, write_json
+from meso.io.staging import stage
 from meso.io.volumes import FORMATS, load, save
 from meso.microstructure import Microstructure
 
@@ -64,16 +65,18 @@ def _shape(args: argparse.Namespace) -> tuple[int, int, int] | None:
     return tuple(args.shape * 3 if len(args.shape) == 1 else args.shape)  # type: ignore[return-value]
 
 
-def _destination(args: argparse.Namespace) -> tuple[Path, Path]:
-    """(folder, volume path): --out may name the volume file itself or a folder."""
+def _destination(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """(folder to write into, volume path to write, the volume's final path): --out may name
+    the volume file itself or a folder; both are written under a staging folder."""
     if args.out and Path(args.out).suffix.lower() in FORMATS:
         volume = Path(args.out)
         if args.twin and volume.resolve() == Path(args.twin).resolve():
             raise InputError(volume, "--out would overwrite the --twin input volume")
-        volume.parent.mkdir(parents=True, exist_ok=True)
-        return volume.parent, volume
+        folder = stage(volume.parent)  # moved into place when the command succeeds
+        return folder, folder / volume.name, volume
     folder = output_dir(args, "synth-out", (args.twin,) if args.twin else ())
-    return folder, folder / f"synth{args.format}"
+    name = f"synth{args.format}"
+    return folder, folder / name, Path(args.out or "synth-out") / name
 
 
 def _slices_png(m: Microstructure, path: Path) -> None:
@@ -115,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         if given:
             raise InputError(given[0], "is measured from VOL with --twin; leave it out")
         source = load(args.twin, dataset=args.dataset, voxel_size_um=args.voxel_size)
-        folder, volume_path = _destination(args)
+        folder, volume_path, final_volume = _destination(args)
         m, geometry = twin(
             source,
             grain_size_um=args.grain_size,
@@ -145,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
         check_parameters(**parameters)  # bad input stops before any folder is made
-        folder, volume_path = _destination(args)
+        folder, volume_path, final_volume = _destination(args)
         m, geometry = generate(**parameters, return_geometry=True, progress=progress)
         requested = expected_statistics(m.metadata["parameters"])
     stats = measure(m)
@@ -156,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     write_csv(folder / "synth.csv", rows)
     report = {
         "mode": "twin" if args.twin else "generate",
-        "volume": str(volume_path),
+        "volume": str(final_volume),
         "twin_of": str(args.twin) if args.twin else None,
         "shape": list(m.shape),
         "voxel_size_um": m.voxel_size_um,
@@ -184,5 +187,8 @@ def run(args: argparse.Namespace) -> int:
             got = row["measured"]
             text = f"{got:.4g}" if isinstance(got, float) else str(got)
             print(f"{row['quantity']:<40} requested {row['requested']:<10.4g} measured {text}")
-        print(f"wrote {volume_path} and synth.json, synth.csv, synth_slices.png in {folder}")
+        print(
+            f"wrote {final_volume} and synth.json, synth.csv, synth_slices.png in "
+            f"{final_volume.parent}"
+        )
     return 0
