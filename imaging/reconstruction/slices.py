@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numba
 import numpy as np
 from algotom.rec import reconstruction
 
@@ -30,6 +34,18 @@ def check_algorithm(algorithm: str) -> None:
             "--algorithm",
             "gridrec needs TomoPy (conda-forge only); use dfi, the same Fourier family",
         )
+
+
+@contextmanager
+def _single_numba_thread() -> Iterator[None]:
+    """Run numba-parallel kernels called inside on one thread (of the calling thread only:
+    numba's thread count is thread-local), restoring the previous count afterwards."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def reconstruct_slice(
@@ -65,15 +81,22 @@ def reconstruct_slice(
             sino, center, angles=angles, filter_name=filter_name, apply_log=False, ncore=1
         )
     elif algorithm == "fbp":
-        image = reconstruction.fbp_reconstruction(
-            sino,
-            center,
-            angles=angles,
-            filter_name=filter_name,
-            apply_log=False,
-            gpu=False,
-            ncore=1,
-        )
+        # algotom's CPU back-projection (back_projection_cpu, numba parallel=True) runs
+        # `prange` over the projection angles and every angle adds into the same image pixels
+        # (`recon[y, x] += val`): on more than one numba thread those updates race, so runs differ
+        # (lost updates, in streaks) and are wrong. `ncore` does not reach it (it only threads
+        # the ramp filter of 3-D input), so the kernel runs on one numba thread here: the
+        # additions then happen in a fixed order and the slice is bit-for-bit reproducible.
+        with _single_numba_thread():
+            image = reconstruction.fbp_reconstruction(
+                sino,
+                center,
+                angles=angles,
+                filter_name=filter_name,
+                apply_log=False,
+                gpu=False,
+                ncore=1,
+            )
     else:
         image = reconstruction.gridrec_reconstruction(
             sino, center, angles=angles, filter_name=filter_name, apply_log=False, ncore=1
