@@ -186,66 +186,11 @@ def build_conforming_mesh(
     True
     """
     start = time.perf_counter()
-    report, failure = None, None
-    if comm.rank == 0:
-        try:
-            if size_um is None:
-                h = geometry.voxel_size_um
-                size_um = 2.0 * h if h else 0.1 * float(geometry.box_um.min())
-            if not (np.isfinite(size_um) and size_um > 0):
-                raise InputError("size_um", f"must be a positive length, got {size_um}")
-            if not (np.isfinite(refine_pores) and refine_pores >= 1):
-                raise InputError("refine_pores", f"must be >= 1, got {refine_pores}")
-            if geometry_order not in (1, 2):
-                raise InputError("geometry_order", f"must be 1 or 2, got {geometry_order}")
-            if size_um > float(geometry.box_um.min()):
-                raise InputError("size_um", f"{size_um} um exceeds the smallest box edge")
-        except InputError as exc:
-            failure = (exc.source, exc.problem)  # an InputError itself does not pickle
-    failure = comm.bcast(failure, root=0)
-    if failure is not None:
-        raise InputError(*failure)
+    parameters = _on_root(comm, lambda: _checked_parameters(
+        geometry, size_um, refine_pores, elements_per_circle, geometry_order))  # fmt: skip
     with gmsh_session() if comm.rank == 0 else _nothing() as gmsh:
-        if comm.rank == 0:
-            try:
-                parameters = dict(size_um=size_um, refine_pores=refine_pores,
-                                  elements_per_circle=elements_per_circle,
-                                  geometry_order=geometry_order)  # fmt: skip
-                key = mesh_cache.cache_key(geometry, parameters) if cache_dir else None
-                info = mesh_cache.load_cached(gmsh, cache_dir, key) if key else None
-                hit = info is not None
-                if not hit:
-                    builder = getattr(geometry, "build_gmsh_model", None)  # segmented volumes
-                    if builder is not None:
-                        info = builder(gmsh, size_um, refine_pores, elements_per_circle,
-                                       geometry_order)  # fmt: skip
-                    else:
-                        info = build_gmsh_model(gmsh, geometry, size_um, refine_pores,
-                                                elements_per_circle, geometry_order)  # fmt: skip
-                    info.update(parameters)
-                    if key:
-                        mesh_cache.store(gmsh, cache_dir, key, info)
-                info["cache"] = None if key is None else ("hit" if hit else "miss")
-                points, cells = _gmsh_tetrahedra(gmsh, geometry_order)
-                if len(cells) == 0:
-                    raise InputError(geometry.source, "gmsh produced no tetrahedra")
-                quality = tetrahedron_quality(points, cells)
-                if quality.num_bad:
-                    raise InputError(
-                        geometry.source,
-                        f"{quality.num_bad} inverted or degenerate elements (min scaled Jacobian "
-                        f"{quality.min_scaled_jacobian:.3g}, min gamma {quality.min_gamma:.3g}); "
-                        "pores that nearly touch each other or a box face leave slivers; "
-                        "separate or merge them, or mesh finer",
-                    )
-                info.update(num_vertices=len(points), gmsh_seconds=time.perf_counter() - start)
-                report = (info, quality)
-            except InputError as exc:
-                failure = (exc.source, exc.problem)
-        failure = comm.bcast(failure, root=0)
-        if failure is not None:
-            raise InputError(*failure)
-        info, quality = comm.bcast(report, root=0)
+        info, quality = _on_root(comm, lambda: _gmsh_mesh(gmsh, geometry, parameters, cache_dir,
+                                                          start))  # fmt: skip
         mesh, cell_tags, facet_tags = gmsh_model_to_mesh(gmsh.model if gmsh else None, comm, 0)
     mesh.geometry.x[:] *= 1e-6  # gmsh works in um (OCC tolerances are absolute); SI inside
     mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
@@ -255,6 +200,71 @@ def build_conforming_mesh(
     grains = comm.bcast(_grain_definition(geometry) if comm.rank == 0 else None, root=0)
     grain_tags = None if grains is None else _grain_tags(mesh, box_m, *grains)
     return ConformingMesh(mesh, cell_tags, facet_tags, box_m, quality, info, grain_tags)
+
+
+def _on_root(comm: MPI.Comm, work):
+    """`work()` on rank 0, its result broadcast; an InputError there is raised on every rank
+    (sent as its parts: an InputError itself does not pickle)."""
+    result, failure = None, None
+    if comm.rank == 0:
+        try:
+            result = work()
+        except InputError as exc:
+            failure = (exc.source, exc.problem)
+    failure = comm.bcast(failure, root=0)
+    if failure is not None:
+        raise InputError(*failure)
+    return comm.bcast(result, root=0)
+
+
+def _checked_parameters(geometry, size_um, refine_pores, elements_per_circle, geometry_order):
+    """The gmsh sizing parameters (default size: two voxels, or a tenth of the smallest box
+    edge), InputError for any out of range."""
+    if size_um is None:
+        h = geometry.voxel_size_um
+        size_um = 2.0 * h if h else 0.1 * float(geometry.box_um.min())
+    if not (np.isfinite(size_um) and size_um > 0):
+        raise InputError("size_um", f"must be a positive length, got {size_um}")
+    if not (np.isfinite(refine_pores) and refine_pores >= 1):
+        raise InputError("refine_pores", f"must be >= 1, got {refine_pores}")
+    if geometry_order not in (1, 2):
+        raise InputError("geometry_order", f"must be 1 or 2, got {geometry_order}")
+    if size_um > float(geometry.box_um.min()):
+        raise InputError("size_um", f"{size_um} um exceeds the smallest box edge")
+    return dict(size_um=size_um, refine_pores=refine_pores,
+                elements_per_circle=elements_per_circle, geometry_order=geometry_order)  # fmt: skip
+
+
+def _gmsh_mesh(gmsh, geometry, parameters: dict, cache_dir, start: float):
+    """Mesh `geometry` in the open gmsh session (or load it from the cache) and check it:
+    (info, MeshQuality) on rank 0."""
+    key = mesh_cache.cache_key(geometry, parameters) if cache_dir else None
+    info = mesh_cache.load_cached(gmsh, cache_dir, key) if key else None
+    hit = info is not None
+    if not hit:
+        builder = getattr(geometry, "build_gmsh_model", None)  # segmented volumes
+        if builder is not None:
+            info = builder(gmsh, **parameters)
+        else:
+            info = build_gmsh_model(gmsh, geometry, **parameters)
+        info.update(parameters)
+        if key:
+            mesh_cache.store(gmsh, cache_dir, key, info)
+    info["cache"] = None if key is None else ("hit" if hit else "miss")
+    points, cells = _gmsh_tetrahedra(gmsh, parameters["geometry_order"])
+    if len(cells) == 0:
+        raise InputError(geometry.source, "gmsh produced no tetrahedra")
+    quality = tetrahedron_quality(points, cells)
+    if quality.num_bad:
+        raise InputError(
+            geometry.source,
+            f"{quality.num_bad} inverted or degenerate elements (min scaled Jacobian "
+            f"{quality.min_scaled_jacobian:.3g}, min gamma {quality.min_gamma:.3g}); "
+            "pores that nearly touch each other or a box face leave slivers; "
+            "separate or merge them, or mesh finer",
+        )
+    info.update(num_vertices=len(points), gmsh_seconds=time.perf_counter() - start)
+    return info, quality
 
 
 def _grain_definition(geometry: PoreGeometry) -> tuple | None:

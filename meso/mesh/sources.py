@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from mpi4py import MPI
 
 from meso.errors import InputError
@@ -21,7 +22,12 @@ from meso.io.volumes import load
 from meso.materials import Materials
 from meso.mesh.conforming import build_conforming_mesh
 from meso.mesh.surface import SegmentedGeometry
-from meso.mesh.synth_files import load_synth_geometry, read_synth_json, synth_json_beside
+from meso.mesh.synth_files import (
+    load_synth_geometry,
+    read_synth_json,
+    synth_gb_thickness_um,
+    synth_json_beside,
+)
 
 LOG = logging.getLogger(__name__)
 GRAIN_BOUNDARY_LABEL = 2
@@ -85,19 +91,9 @@ def conforming_source(
                              "um voxels; leave --voxel-size out")  # fmt: skip
         if float(report.get("volume_fractions", {}).get("pore", 0.0)) >= 1.0:
             raise InputError(path, "the volume is all pore (no solid to mesh)")
-        thickness = float(report.get("parameters", {}).get("gb_thickness_voxels", 0) or 0) * h
-        try:  # the synth's own record of its boundary thickness, where present
-            import numpy as np
-
-            with np.load(synth_json.with_name("synth_geometry.npz")) as data:
-                thickness = float(data["gb_thickness_um"])
-        except (OSError, KeyError, ValueError):
-            pass  # load_synth_geometry names a missing or broken file when it is needed
-        return ConformingSource(path, synth_json, h, thickness)
+        return ConformingSource(path, synth_json, h, synth_gb_thickness_um(synth_json, report))
     m = load(path, dataset=dataset, voxel_size_um=voxel_size_um)
     m.require_solid()
-    import numpy as np
-
     labels = set(np.unique(m.labels).tolist())
     return ConformingSource(path, None, m.voxel_size_um, volume=m, labels_present=labels)
 

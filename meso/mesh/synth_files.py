@@ -80,3 +80,15 @@ def load_grain_ids(path: str | Path) -> np.ndarray:
         raise InputError(npz, "missing (meso synth writes it beside synth.json)") from None
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(npz, f"not a synth geometry file ({exc})") from None
+
+
+def synth_gb_thickness_um(path: str | Path, report: dict) -> float:
+    """The grain-boundary thickness (um) of the synth result at synth.json `path`: its
+    synth_geometry.npz record, else the voxel count in `report`'s parameters (0: none)."""
+    h = float(report.get("voxel_size_um", 0) or 0)
+    thickness = float(report.get("parameters", {}).get("gb_thickness_voxels", 0) or 0) * h
+    try:
+        with np.load(Path(path).with_name("synth_geometry.npz")) as data:
+            return float(data["gb_thickness_um"])
+    except (OSError, KeyError, ValueError):
+        return thickness  # load_synth_geometry names a missing or broken file when it is needed
