@@ -122,3 +122,63 @@ def test_results_get_ordinary_permissions(tmp_path, sample):
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def _cli_error(path, capsys) -> str:
+    from meso.cli import main
+
+    capsys.readouterr()
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "expected"),
+    [
+        ("empty.npy", lambda p: p.write_bytes(b""), "empty (0 bytes)"),
+        (
+            "text.npy",
+            lambda p: p.write_text("1 2 3\n4 5 6\n"),
+            "not a NumPy .npy file: it holds text",
+        ),
+        (
+            "objects.npy",
+            lambda p: np.save(p, np.array([{"a": 1}, None], dtype=object), allow_pickle=True),
+            "object array (dtype object",
+        ),
+        (
+            "cut.npy",
+            lambda p: p.write_bytes(_npy_bytes(np.ones((4, 4, 4), np.uint8))[:-10]),
+            "truncated: shape (4, 4, 4) uint8 needs 64 data bytes, the file has 54",
+        ),
+        (
+            "header.npy",
+            lambda p: p.write_bytes(_npy_bytes(np.ones(3))[:30]),
+            "truncated inside its header",
+        ),
+        ("empty.npz", lambda p: p.write_bytes(b""), "empty (0 bytes)"),
+        ("text.npz", lambda p: p.write_text("labels"), "not a NumPy .npz file: it holds text"),
+        (
+            "objects.npz",
+            lambda p: np.savez(p, labels=np.array([{"a": 1}], dtype=object)),
+            "array 'labels' holds an object array",
+        ),
+    ],
+)
+def test_bad_numpy_files_say_what_is_wrong(tmp_path, capsys, name, write, expected):
+    path = tmp_path / name
+    write(path)
+    message = _error(path)
+    assert expected in message
+    assert "pickled data" not in message  # numpy's own message for every one of these before
+    assert expected in _cli_error(path, capsys)
+
+
+def _npy_bytes(array) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()

@@ -71,32 +71,45 @@ def save_center_figure(
     *,
     offsets_px: tuple[float, ...] = (-3.0, 0.0, 3.0),
     auto_center: float | None = None,
+    pixel_size_um: float | None = None,
 ) -> Path:
     """PNG: slices reconstructed at the chosen centre and at offsets either side, plus the metric.
 
     ``reconstruct_slice(sinogram, center)`` is the reconstruction used (so the figure shows what
-    the volume will look like). A wrong centre shows crescent or doubled edges.
+    the volume will look like), returning the slice as rows of y and columns of x (the transpose
+    of ``imaging.reconstruction.slices.reconstruct_slice``'s (x, y) array) in attenuation per
+    pixel. A wrong centre shows crescent or doubled edges. With `pixel_size_um` the slices are
+    drawn in micrometres and attenuation in 1/m (the volume's units), else in pixels and
+    1/pixel; x is horizontal and y vertical, origin lower left, as in every map of the package
+    (``meso.io.figures.show_plane``), on one colour scale with a colorbar per slice.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(offsets_px) + 1, figsize=(4 * (len(offsets_px) + 1), 4))
-    for ax, offset in zip(axes[:-1], offsets_px, strict=True):
-        image = reconstruct_slice(sinogram, center + offset)
-        ax.imshow(image, cmap="gray")
-        ax.set_title(f"centre {center + offset:.2f}" + (" (chosen)" if offset == 0 else ""))
-        ax.axis("off")
+    from meso.io.figures import show_plane
+
+    scale = 1.0 / (pixel_size_um * 1e-6) if pixel_size_um else 1.0
+    unit = "1/m" if pixel_size_um else "1/pixel"
+    slices = [np.asarray(reconstruct_slice(sinogram, center + offset)).T * scale
+              for offset in offsets_px]  # fmt: skip
+    chosen = slices[offsets_px.index(0.0)] if 0.0 in offsets_px else slices[0]
+    vmin, vmax = np.nanpercentile(chosen, [0.5, 99.5])
+    n = len(offsets_px) + 1
+    fig, axes = plt.subplots(1, n, figsize=(4.4 * n, 4.2), constrained_layout=True)
+    for ax, offset, plane in zip(axes[:-1], offsets_px, slices, strict=True):
+        show_plane(ax, plane, ("x", "y"), pixel_size_um, f"attenuation ({unit})", cmap="gray",
+                   vmin=vmin, vmax=vmax)  # fmt: skip
+        ax.set_title(f"centre {center + offset:.2f} px" + (" (chosen)" if offset == 0 else ""))
     trial = center + np.linspace(-5.0, 5.0, 41)
     axes[-1].plot(trial, center_metric(sinogram, theta_deg, trial), "k.-")
     axes[-1].axvline(center, color="tab:red", label="chosen")
     if auto_center is not None and abs(auto_center - center) > 1e-9:
         axes[-1].axvline(auto_center, color="tab:blue", ls="--", label="automatic")
-    axes[-1].set_xlabel("centre of rotation (pixel)")
+    axes[-1].set_xlabel("centre of rotation (detector pixel)")
     axes[-1].set_ylabel("Vo Fourier metric (lower is better)")
     axes[-1].legend()
-    fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=80, format="png")
     plt.close(fig)

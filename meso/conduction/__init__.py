@@ -2,6 +2,11 @@
 
 ``conduct`` is the one entry; the discretisations (``voxel`` fv/fe, ``conforming`` P1/P2,
 ``interfaces`` DG with resistive grain boundaries) are internal.
+
+M = sigma_eff / sigma_grain includes every phase (grain-boundary resistance too); the
+tortuosity factor is eps / M_geometric (TauFactor's convention, eps = conducting volume
+fraction) with M_geometric the factor of the same conducting voxels or mesh with every phase at
+the grain conductivity, i.e. of the pore geometry alone (``results.TAU_DEFINITION``).
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ def conduct(
     grain_boundary_asr_ohm_m2: float | None = None,
 ) -> ConductionResult:
     """Microstructure factors M = sigma_eff / sigma_grain (and tortuosity factors) along `axes`.
+
+    Each axis entry has M (every phase at its conductivity), M_geometric (every conducting
+    phase at the grain conductivity: the pore geometry alone) and tortuosity_factor = eps /
+    M_geometric; a volume whose conducting phases all conduct like the grain is solved once.
 
     Steady conduction div(sigma grad phi) = 0 in the conducting phases, 1 V between the two
     faces normal to each axis, every other surface insulated.

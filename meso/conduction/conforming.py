@@ -2,8 +2,10 @@
 
 The same physics as ``meso.conduction.voxel``: steady conduction div(sigma grad phi) = 0 in the
 solid, 1 V between the two box faces normal to an axis, every other surface (box sides, pore
-walls) insulated; M = sigma_eff / sigma_grain from the current, tau = eps / M with eps the
-solid volume fraction of the mesh.
+walls) insulated; M = sigma_eff / sigma_grain from the current, tau = eps / M_geometric with
+eps the solid volume fraction of the mesh. The P1/P2 solid conducts like the grain, so M is the
+pore geometry's (M_geometric = M); with resistive grain-boundary interfaces (DG) M_geometric
+comes from the same mesh solved without them, so tau stays the geometric tortuosity.
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def conduct_conforming(
     with a ConformingMesh; its parameters). The solid conducts like the grain; with
     `grain_boundary_asr_ohm_m2` the grain-boundary facets of `cm` are zero-thickness interfaces
     of that area-specific resistance (``meso.conduction.interfaces``, DG of `degree`, method
-    "dg1"/"dg2"), else the method is "p1"/"p2"."""
+    "dg1"/"dg2"; the tortuosity factor then comes from a second, interface-free Lagrange solve of
+    the same mesh and degree), else the method is "p1"/"p2"."""
     start = time.perf_counter()
     materials = load_materials() if materials is None else materials
     sigma_grain = materials.grain.conductivity(1.0)
@@ -100,10 +103,13 @@ def conduct_conforming(
     for axis in axes:
         a = axis_index(axis)
         t0 = time.perf_counter()
+        geometric_current = geometric_reason = None
         if with_interfaces:
             uh, current, iterations, reason = solve_potential_with_interfaces(
                 cm, axis, sigma_grain, grain_boundary_asr_ohm_m2, degree, solver_options
             )
+            _, geometric_current, _, geometric_reason = solve_axis(cm, axis, sigma_grain, degree,
+                                                                   solver_options)  # fmt: skip
         else:
             uh, current, iterations, reason = solve_axis(cm, axis, sigma_grain, degree,
                                                          solver_options)  # fmt: skip
@@ -112,7 +118,8 @@ def conduct_conforming(
             area_m2=float(np.prod(np.delete(box, a))), sigma_grain_S_per_m=sigma_grain,
             conducting_fraction=eps, iterations=iterations,
             dofs=uh.function_space.dofmap.index_map.size_global,
-            solve_seconds=time.perf_counter() - t0,
+            solve_seconds=time.perf_counter() - t0, geometric_current_A=geometric_current,
+            geometric_reason=geometric_reason,
         )  # fmt: skip
         result.axes[axis] = {method: entry}
         if fields_dir is not None and entry.converged:

@@ -78,6 +78,7 @@ def write_conduction_fields(
     png = plot_midplanes(
         voxels, axis, Path(folder) / f"current_density_{name}.png",
         f"current density, 1 V along {AXES[axis_index(axis)]} ({method})",
+        voxel_size_um=vm.voxel_size_m * 1e6,
     )  # fmt: skip
     return [xdmf, png]
 

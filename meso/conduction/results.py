@@ -9,13 +9,23 @@ from meso.fem.solver_options import converged_reason_name
 from meso.microstructure import AXES, axis_index
 
 METHODS = ("fv", "fe")
+TAU_DEFINITION = (
+    "tortuosity_factor = eps / M_geometric (TauFactor's convention, eps = conducting_fraction): "
+    "M_geometric has every conducting phase at the grain conductivity (pore geometry only); "
+    "M = sigma_eff / sigma_grain includes every phase (grain-boundary resistance too)"
+)
 
 
 @dataclass
 class AxisConduction:
     """The result of one solve along one axis with one method.
 
-    ``M`` is None when the solver did not converge (never a number from a failed solve).
+    ``M`` = sigma_eff / sigma_grain with every phase at its own conductivity (grain boundaries
+    included); ``M_geometric`` the same with every conducting phase at the grain conductivity
+    (the pore geometry alone), and ``tortuosity_factor`` = eps / M_geometric, a geometric
+    tortuosity that grain-boundary resistance does not enter (TAU_DEFINITION). Each is None
+    when its solve did not converge (never a number from a failed solve); ``converged`` is
+    True only when every solve of the entry converged.
     """
 
     axis: str
@@ -23,6 +33,7 @@ class AxisConduction:
     M: float | None
     sigma_eff_S_per_m: float | None
     tortuosity_factor: float | None
+    M_geometric: float | None
     percolating: bool
     iterations: int
     converged: bool
@@ -46,33 +57,58 @@ class AxisConduction:
         iterations: int,
         dofs: int,
         solve_seconds: float = 0.0,
+        geometric_current_A: float | None = None,
+        geometric_reason: int | None = None,
     ) -> AxisConduction:
         """The entry of one converged (PETSc `reason` > 0) or failed solve at 1 V along `axis`:
-        sigma_eff = I L / A, M = sigma_eff / sigma_grain, tau = eps / M; no numbers from a solve
-        that did not converge.
+        sigma_eff = I L / A, M = sigma_eff / sigma_grain, tau = eps / M_geometric; no numbers
+        from a solve that did not converge.
+
+        `geometric_current_A` and `geometric_reason` are the current and PETSc reason of the
+        same problem with every conducting phase at the grain conductivity; leave them None when
+        this solve is that problem already (one phase, or boundaries not resolved), so
+        M_geometric = M.
 
         Examples
         --------
         >>> r = AxisConduction.from_current("x", "p1", 2.0, 2, length_m=1.0, area_m2=4.0,
         ...     sigma_grain_S_per_m=1.0, conducting_fraction=0.5, iterations=3, dofs=10)
-        >>> r.M, r.sigma_eff_S_per_m, r.tortuosity_factor
-        (0.5, 0.5, 1.0)
+        >>> r.M, r.M_geometric, r.sigma_eff_S_per_m, r.tortuosity_factor
+        (0.5, 0.5, 0.5, 1.0)
+        >>> r = AxisConduction.from_current("x", "fv", 1.0, 2, length_m=1.0, area_m2=4.0,
+        ...     sigma_grain_S_per_m=1.0, conducting_fraction=0.5, iterations=3, dofs=10,
+        ...     geometric_current_A=2.0, geometric_reason=2)
+        >>> r.M, r.M_geometric, r.tortuosity_factor
+        (0.25, 0.5, 1.0)
         """
         converged = reason > 0
         sigma_eff = current_A * length_m / area_m2 if converged else None
         factor = sigma_eff / sigma_grain_S_per_m if converged else None
+        reason_name = converged_reason_name(reason)
+        geometric = factor
+        if geometric_current_A is not None or geometric_reason is not None:
+            geometric_converged = geometric_reason is not None and geometric_reason > 0
+            geometric = (
+                geometric_current_A * length_m / area_m2 / sigma_grain_S_per_m
+                if geometric_converged and geometric_current_A is not None
+                else None
+            )
+            if not geometric_converged:
+                converged = False
+                reason_name += f"; geometric solve: {converged_reason_name(geometric_reason or 0)}"
         return cls(
             axis=axis,
             method=method,
             M=factor,
             sigma_eff_S_per_m=sigma_eff,
-            tortuosity_factor=conducting_fraction / factor if factor else None,
+            tortuosity_factor=conducting_fraction / geometric if geometric else None,
+            M_geometric=geometric,
             percolating=True,
             iterations=int(iterations),
             converged=converged,
             dofs=int(dofs),
-            current_A=float(current_A) if converged else None,
-            solver_reason=converged_reason_name(reason),
+            current_A=float(current_A) if reason > 0 else None,
+            solver_reason=reason_name,
             solve_seconds=solve_seconds,
         )
 
@@ -80,8 +116,9 @@ class AxisConduction:
     def not_percolating(cls, axis: str, method: str) -> AxisConduction:
         """The entry of an axis that no conducting path spans: M = 0, nothing solved."""
         return cls(axis=axis, method=method, M=0.0, sigma_eff_S_per_m=0.0,
-                   tortuosity_factor=None, percolating=False, iterations=0, converged=True,
-                   dofs=0, current_A=0.0, solver_reason="no spanning path")  # fmt: skip
+                   tortuosity_factor=None, M_geometric=0.0, percolating=False, iterations=0,
+                   converged=True, dofs=0, current_A=0.0,
+                   solver_reason="no spanning path")  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,7 +144,8 @@ class ConductionResult:
 
     def to_json(self) -> dict[str, Any]:
         """The conduction.json document (DESIGN.md section 4). With method "both" each axis
-        entry holds the fv numbers, the fe ones under "fe" and their relative difference."""
+        entry holds the fv numbers, the fe ones under "fe" and their relative difference;
+        "tortuosity_definition" says what tortuosity_factor, M and M_geometric are."""
         axes = {}
         for axis, entries in self.axes.items():
             primary = next(iter(entries.values()))
@@ -128,6 +166,7 @@ class ConductionResult:
             "voxel_size_um": self.voxel_size_um,
             "volume_fractions": self.volume_fractions,
             "conducting_fraction": self.conducting_fraction,
+            "tortuosity_definition": TAU_DEFINITION,
             "axes": axes,
             "dofs": dofs,
             "ranks": self.ranks,
@@ -139,4 +178,4 @@ class ConductionResult:
         return [r.to_json() for entries in self.axes.values() for r in entries.values()]
 
 
-__all__ = ["METHODS", "AxisConduction", "ConductionResult"]
+__all__ = ["METHODS", "TAU_DEFINITION", "AxisConduction", "ConductionResult"]

@@ -55,7 +55,8 @@ class VoxelFieldWriter:
             normal = 2 if fields.axis != "z" else 1  # a plane that contains the load axis
             plot_midplane(
                 self.folder / f"elastic_von_mises_{fields.axis}.png", fields.von_mises_Pa / 1e6,
-                normal, f"von Mises stress, loading along {fields.axis}", "MPa",
+                normal, f"von Mises stress, loading along {fields.axis}",
+                "von Mises stress (MPa)",
                 self.m.voxel_size_um,
             )  # fmt: skip
 

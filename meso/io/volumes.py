@@ -100,11 +100,90 @@ def save(m: Microstructure, path: str | os.PathLike, *, dataset: str = DEFAULT_D
 # --- per-format readers: return (array, attribute dict) -------------------------------------
 
 
+def _not_numpy(head: bytes, kind: str) -> str:
+    """What a file that should be `kind` (".npy" or ".npz") but does not start like one is."""
+    if head.startswith(b"PK"):
+        return "not a NumPy .npy file: it is a zip archive (an .npz renamed .npy?)"
+    if head.startswith(np.lib.format.MAGIC_PREFIX):
+        return "not a NumPy .npz file: it is a single .npy array (rename it .npy)"
+    if head.startswith(b"\x80"):
+        return f"not a NumPy {kind} file: it is a Python pickle, which is never loaded"
+    text = head.decode("ascii", "replace")
+    if head.isascii() and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return f"not a NumPy {kind} file: it holds text ({text.splitlines()[0][:16]!r}...)"
+    return f"not a NumPy {kind} file: it starts with {head[:8]!r}"
+
+
+def _npy_header(fp, size: int, what: str) -> None:
+    """Check the .npy header of the open binary file `fp` (`size` bytes; `what` names it in
+    messages) without reading the data or unpickling anything: a ValueError with a one-line
+    problem for an empty file, one not in NumPy's format, an object (pickled) array and a
+    truncated one."""
+    head = fp.read(16)
+    if not head:
+        raise ValueError(f"{what} is empty (0 bytes), not a NumPy array")
+    if not head.startswith(np.lib.format.MAGIC_PREFIX):
+        raise ValueError(_not_numpy(head, ".npy"))
+    fp.seek(0)
+    version = np.lib.format.read_magic(fp)
+    reader = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }.get(version)
+    if reader is None:
+        return  # a newer header version: np.load checks it
+    try:
+        shape, _, dtype = reader(fp)
+    except ValueError as exc:
+        if str(exc).startswith("EOF"):
+            raise ValueError(f"{what} is truncated inside its header ({size} bytes)") from None
+        raise ValueError(f"{what} has a corrupt .npy header ({exc})") from None
+    if dtype.hasobject:
+        raise ValueError(
+            f"{what} holds an object array (dtype {dtype}, stored as pickled Python objects); "
+            "only numeric label arrays are read and pickles are never loaded"
+        )
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if size - fp.tell() < expected:
+        raise ValueError(
+            f"{what} is truncated: shape {tuple(shape)} {dtype} needs {expected} data bytes, "
+            f"the file has {max(size - fp.tell(), 0)}"
+        )
+
+
 def _read_npy(path: Path, dataset: str | None):
+    with path.open("rb") as fp:
+        try:
+            _npy_header(fp, path.stat().st_size, "the file")
+        except ValueError as exc:
+            raise InputError(path, str(exc)) from None
     return np.load(path, allow_pickle=False), {}
 
 
+def _npz_members(path: Path) -> None:
+    """InputError for an empty file, one that is not a zip archive, a truncated archive or a
+    member array that is empty, not NumPy's format, an object (pickled) array or truncated."""
+    with path.open("rb") as fp:
+        head = fp.read(16)
+    if not head:
+        raise InputError(path, "the file is empty (0 bytes), not a NumPy .npz archive")
+    if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK"):
+            raise InputError(path, "cannot read .npz file: a truncated or corrupt zip archive")
+        raise InputError(path, _not_numpy(head, ".npz"))
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as fp:
+                try:
+                    _npy_header(fp, info.file_size, f"array {info.filename[:-4]!r}")
+                except ValueError as exc:
+                    raise InputError(path, str(exc)) from None
+
+
 def _read_npz(path: Path, dataset: str | None):
+    _npz_members(path)
     with np.load(path, allow_pickle=False) as z:
         names = list(z.files)
         name = dataset or (DEFAULT_DATASET if DEFAULT_DATASET in names else None)
