@@ -7,7 +7,6 @@ import ufl
 from mpi4py import MPI
 
 from meso import conduct
-from meso.conduction.interfaces import solve_axis_with_interfaces
 from meso.errors import InputError
 from meso.mesh.conforming import GRAIN_BOUNDARY_MARKER, PORE_SURFACE_MARKER, build_conforming_mesh
 from meso.mesh.pore_geometry import PoreGeometry
@@ -18,6 +17,16 @@ SIGMA = 0.05  # S/m
 GRAIN_M = 1e-6
 ASR = 0.2 * GRAIN_M / SIGMA  # R sigma / d = 0.2: each boundary adds a fifth of a grain's resistance
 NO_PORES = (np.zeros((0, 3)), np.zeros((0, 3)))
+
+
+def with_interfaces(cm, axis, sigma, asr, degree=1):
+    """The "dg" entry of ``meso.conduct`` with grain-boundary facets of resistance `asr`."""
+    from meso.materials import parse_materials
+
+    grain = parse_materials(f"[phases.grain]\nlabel = 1\nsigma_S_per_m = {sigma}\n")
+    result = conduct(cm, axes=[axis], degree=degree, materials=grain,
+                     grain_boundary_asr_ohm_m2=asr)  # fmt: skip
+    return result.axes[axis][f"dg{degree}"]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +48,7 @@ def test_grain_boundary_faces_are_tagged_with_their_exact_area(grains):
 def test_cubic_grains_give_the_exact_brick_layer_value(grains, axis, grains_along):
     """The exact potential is piecewise linear with jumps at the planes normal to the current,
     so DG1 reproduces it: M equals the laminate value to the solver tolerance."""
-    entry = solve_axis_with_interfaces(grains, axis, SIGMA, ASR, degree=1)
+    entry = with_interfaces(grains, axis, SIGMA, ASR)
     reference = cubic_grains_with_interfaces(grains_along, GRAIN_M, SIGMA, ASR)
     assert entry.converged and entry.method == "dg1"
     assert entry.M == pytest.approx(reference, rel=1e-6)
@@ -53,7 +62,7 @@ def test_pore_and_boundaries_resist_roughly_in_series():
     geometry = PoreGeometry((3, 2, 2), [[1.5, 1.0, 1.0]], [[0.5] * 3], grain_grid=(3, 2, 2))
     cm = build_conforming_mesh(geometry, size_um=0.3, comm=SELF)
     assert PORE_SURFACE_MARKER in cm.facet_tags.values
-    with_both = solve_axis_with_interfaces(cm, "x", SIGMA, ASR, degree=1).M
+    with_both = with_interfaces(cm, "x", SIGMA, ASR).M
     pore_only = conduct(cm, axes=["x"], degree=1).factor("x")
     boundaries_only = cubic_grains_with_interfaces(3, GRAIN_M, SIGMA, ASR)
     assert with_both < min(pore_only, boundaries_only)
@@ -63,7 +72,7 @@ def test_pore_and_boundaries_resist_roughly_in_series():
 
 def test_bad_resistance_is_an_input_error(grains):
     with pytest.raises(InputError, match="asr_ohm_m2"):
-        solve_axis_with_interfaces(grains, "x", SIGMA, 0.0)
+        with_interfaces(grains, "x", SIGMA, 0.0)
     with pytest.raises(InputError, match="grain_grid"):
         PoreGeometry((1, 1, 1), *NO_PORES, grain_grid=(2, 0, 1))
 
@@ -102,7 +111,7 @@ def test_voxel_layers_only_approach_the_laminate_that_interfaces_give_exactly(gr
             )
         )
     assert errors[0] > 2 * errors[1] > 0.02  # converging with resolution, but slowly
-    exact = solve_axis_with_interfaces(grains, "x", SIGMA, ASR).M
+    exact = with_interfaces(grains, "x", SIGMA, ASR).M
     assert abs(exact / reference - 1) < 1e-6
 
 

@@ -12,7 +12,6 @@ laminate) is reproduced to solver precision.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import dolfinx.fem
@@ -22,7 +21,6 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meso.conduction.results import AxisConduction
 from meso.conduction.system import solve_from_linear_guess
 from meso.errors import InputError
 from meso.fem.compat import function_space
@@ -34,32 +32,6 @@ from meso.microstructure import AXES, axis_index
 # larger over the two cells: it follows flat gmsh elements, where a fixed alpha / h does not
 # (alpha = 10 gave an indefinite matrix beside a pore).
 SAFETY = 2.0
-
-
-def solve_axis_with_interfaces(
-    cm: ConformingMesh, axis: str | int, sigma_S_per_m: float, asr_ohm_m2: float, **options
-) -> AxisConduction:
-    """M along `axis` with grain-boundary faces of area-specific resistance `asr_ohm_m2`;
-    `options` (degree, solver_options) as for ``solve_potential_with_interfaces``.
-
-    Returns
-    -------
-    AxisConduction with method "dg{degree}"; M = sigma_eff / sigma_grain from the electrode
-    current (the SIPG-consistent flux, inlet and outlet averaged).
-    """
-    start = time.perf_counter()
-    a_idx = axis_index(axis)
-    uh, current, iterations, reason = solve_potential_with_interfaces(
-        cm, a_idx, sigma_S_per_m, asr_ohm_m2, **options
-    )
-    degree = options.get("degree", 1)
-    return AxisConduction.from_current(
-        AXES[a_idx], f"dg{degree}", current, reason, length_m=cm.box_length_m(a_idx),
-        area_m2=float(np.prod(np.delete(cm.box_m, a_idx))), sigma_grain_S_per_m=sigma_S_per_m,
-        conducting_fraction=cm.solid_fraction(), iterations=iterations,
-        dofs=uh.function_space.dofmap.index_map.size_global,
-        solve_seconds=time.perf_counter() - start,
-    )  # fmt: skip
 
 
 def solve_potential_with_interfaces(
@@ -135,4 +107,4 @@ def solve_potential_with_interfaces(
     return uh, float(0.5 * (currents[0] + currents[1])), int(iterations), int(reason)
 
 
-__all__ = ["SAFETY", "solve_axis_with_interfaces", "solve_potential_with_interfaces"]
+__all__ = ["SAFETY", "solve_potential_with_interfaces"]
