@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from contextlib import contextmanager
 
@@ -15,7 +17,71 @@ from meso.io.staging import staged_outputs
 
 # Subcommand modules, in the order `meso --help` lists them. Each has `register(subparsers)`
 # which adds its parser and sets `func`; list a module here only once its command works.
-COMMAND_MODULES = ["demo", "info", "reconstruct", "synth", "phantom", "elastic", "conduct", "mesh"]
+COMMAND_MODULES = [
+    "demo",
+    "info",
+    "reconstruct",
+    "synth",
+    "phantom",
+    "elastic",
+    "conduct",
+    "mesh",
+    "validate",
+]
+
+
+# argparse takes "-1e-3" for an option (its own pattern knows only "-1" and "-1.5"): every meso
+# parser reads negative numbers in any float spelling as values (`--strain -1e-3`).
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.I)
+
+
+class MesoHelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, but lines never break inside an option name (--grain-size), a
+    newline in a description or epilog starts a new line (one example per line), and --shape
+    shows its one metavar (N|NX,NY,NZ), not N [N ...]."""
+
+    def _split_lines(self, text, width):
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
+
+    def _fill_text(self, text, width, indent):
+        lines = (self._whitespace_matcher.sub(" ", line).strip() for line in text.splitlines())
+        return "\n".join(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent,
+                                       break_on_hyphens=False, break_long_words=False)
+                         for line in lines)  # fmt: skip
+
+    def _format_args(self, action, default_metavar):
+        from meso.cli.common import ShapeAction
+
+        if isinstance(action, ShapeAction):
+            return action.metavar
+        return super()._format_args(action, default_metavar)
+
+
+class MesoParser(argparse.ArgumentParser):
+    """The parser of `meso` and of each command: negative numbers are values, and a usage error
+    is one line on stderr, "meso CMD: error: --option: problem", with exit code 2."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", MesoHelpFormatter)
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
+
+    def error(self, message: str):
+        message = " ".join(str(message).split())
+        if message.startswith("argument "):  # "argument --strain: ..." -> "--strain: ..."
+            message = message[len("argument ") :]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an unrecognised argument is reported by the command it follows."""
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            commands = [a for a in self._actions if isinstance(a, argparse._SubParsersAction)]
+            command = getattr(namespace, "command", None)
+            parser = commands[0].choices.get(command, self) if commands and command else self
+            parser.error(f"{' '.join(extras)}: unrecognized argument{'s' * (len(extras) > 1)}")
+        return namespace
 
 
 def global_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
@@ -38,14 +104,16 @@ def global_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = MesoParser(
         prog="meso",
         description="From synchrotron tomography and synthetic LLZO microstructures to FEniCSx "
         "models of ionic conduction and elasticity. Run `meso COMMAND --help` for details.",
     )
     parser.add_argument("--version", action="version", version=f"meso {__version__}")
     global_options(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", parser_class=MesoParser
+    )
     for name in COMMAND_MODULES:
         module = __import__(f"meso.cli.{name}", fromlist=["register"])
         command = module.register(sub)
@@ -55,7 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a usage error (2, already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
         parser.print_help()
         return 0

@@ -3,13 +3,138 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from meso.errors import InputError
 from meso.io.staging import stage
 from meso.io.volumes import FORMATS, load
 from meso.microstructure import AXES, Microstructure
+
+# Checked argument types (argparse `type=`): a bad value stops at parsing, before any work, with
+# the one-line error "meso CMD: error: --option: problem" and exit code 2 (meso.cli.MesoParser).
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def finite_float(text: str) -> float:
+    """Any finite number (no nan, no inf)."""
+    return _number(text)
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0."""
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def float_range(low: float, high: float, *, high_open: bool = False) -> Callable[[str], float]:
+    """A type for a finite number in [low, high] ([low, high) with `high_open`)."""
+    bracket = ")" if high_open else "]"
+
+    def parse(text: str) -> float:
+        value = _number(text)
+        if not low <= value <= high or (high_open and value == high):
+            raise argparse.ArgumentTypeError(f"must lie in [{low:g}, {high:g}{bracket}, got {text}")
+        return value
+
+    parse.__name__ = f"number in [{low:g}, {high:g}{bracket}"
+    return parse
+
+
+fraction = float_range(0.0, 1.0)
+"""A type for a number in [0, 1]."""
+
+
+def at_least(low: float) -> Callable[[str], float]:
+    """A type for a finite number >= low."""
+
+    def parse(text: str) -> float:
+        value = _number(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low:g}, got {text}")
+        return value
+
+    parse.__name__ = f"number >= {low:g}"
+    return parse
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
+def axes_list(text: str) -> str:
+    """--axes: distinct directions among x, y, z, comma-separated; returned as "x,z"."""
+    try:
+        return ",".join(parse_axes(text))
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
+
+
+SHAPE_METAVAR = "N|NX,NY,NZ"
+SHAPE_HELP = "voxels: N for a cube or NX,NY,NZ (NX NY NZ is read the same)"
+
+
+def _shape_numbers(text: str) -> list[int]:
+    numbers = [_integer(part) for part in text.split(",")]
+    if min(numbers) < 1:
+        raise argparse.ArgumentTypeError(f"voxel counts must be positive, got {text!r}")
+    return numbers
+
+
+class ShapeAction(argparse.Action):
+    """--shape N | NX,NY,NZ (or NX NY NZ): stored as a tuple of three positive voxel counts."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        numbers = [n for value in values for n in value]
+        if len(numbers) not in (1, 3):
+            raise argparse.ArgumentError(self, f"give N or NX,NY,NZ, got {len(numbers)} numbers")
+        setattr(namespace, self.dest, tuple(numbers * 3 if len(numbers) == 1 else numbers))
+
+
+def add_shape_argument(parser, *, default: tuple[int, int, int] | None = None, help: str) -> None:
+    """--shape, spelled the same in every command: N or NX,NY,NZ (also NX NY NZ)."""
+    parser.add_argument("--shape", nargs="+", type=_shape_numbers, action=ShapeAction,
+                        default=default, metavar=SHAPE_METAVAR, help=help)  # fmt: skip
 
 
 def add_volume_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,9 +145,9 @@ def add_volume_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--voxel-size",
         metavar="UM",
-        type=float,
+        type=finite_float,  # <= 0 is refused when VOL is read, naming the file (the README's rule)
         default=None,
-        help="voxel edge in micrometres (default: the file's value, else 1)",
+        help="voxel edge in micrometres, > 0 (default: the file's value, else 1)",
     )
 
 
@@ -51,8 +176,8 @@ def output_dir(args: argparse.Namespace, default: str, inputs: tuple[str, ...] =
 def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
     """--axes, --materials, --fields: shared by the commands that solve on a volume."""
     parser.add_argument(
-        "--axes", default="x,y,z", metavar="x,y,z",
-        help="comma-separated directions to load/drive along (default x,y,z)",
+        "--axes", default="x,y,z", metavar="x,y,z", type=axes_list,
+        help="comma-separated directions to load/drive along (default %(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--materials", metavar="FILE",
@@ -68,15 +193,17 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
 def add_conforming_arguments(parser: argparse.ArgumentParser) -> None:
     """--size-um, --refine-pores, --smoothing, --cache-dir: how a conforming (gmsh) mesh is made."""
     parser.add_argument(
-        "--size-um", metavar="H", type=float, default=None,
-        help="conforming: element size in the bulk in um (default two voxels)",
+        # > 0 and <= the box: checked by the mesher before gmsh runs and before any output
+        # (InputError "size_um: ..."), as tests/test_conforming_cli.py expects
+        "--size-um", metavar="H", type=finite_float, default=None,
+        help="conforming: element size in the bulk in um, > 0 (default two voxels)",
     )  # fmt: skip
     parser.add_argument(
-        "--refine-pores", metavar="F", type=float, default=None,
-        help="conforming: element size on pore walls = H / F (default 2)",
+        "--refine-pores", metavar="F", type=at_least(1.0), default=None,
+        help="conforming: element size on pore walls = H / F, F >= 1 (default 2)",
     )  # fmt: skip
     parser.add_argument(
-        "--smoothing", metavar="VOXELS", type=float, default=None,
+        "--smoothing", metavar="VOXELS", type=non_negative_float, default=None,
         help="conforming mesh of a label volume: Gaussian smoothing of the solid before its "
         "walls are extracted (default 0.5)",
     )  # fmt: skip
@@ -91,9 +218,10 @@ def add_mesh_arguments(parser: argparse.ArgumentParser) -> None:
     """--mesh voxel|conforming and the conforming options: shared by conduct and elastic."""
     parser.add_argument(
         "--mesh", choices=("voxel", "conforming"), default="voxel",
-        help="voxel: one hexahedron per solid voxel (default); conforming: gmsh tetrahedra "
-        "of the exact pores of a `meso synth` volume (its synth.json, given or beside VOL; "
-        "grain boundaries as zero-thickness interfaces) or of a label volume's smoothed walls",
+        help="voxel: one hexahedron per solid voxel; conforming: gmsh tetrahedra of the exact "
+        "pores of a `meso synth` volume (its synth.json, given or beside VOL; grain boundaries "
+        "as zero-thickness interfaces) or of a label volume's smoothed walls (default "
+        "%(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--degree", type=int, choices=(1, 2), default=None,

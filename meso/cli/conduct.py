@@ -27,17 +27,22 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="ionic conductivity microstructure factors M_x, M_y, M_z",
         description="Solve steady ionic conduction across the volume along each axis (1 V between "
         "the two faces normal to it, the other faces insulated) and report M = sigma_eff / "
-        "sigma_grain, the tortuosity factor eps / M and solver statistics. Pores and solid "
+        "sigma_grain, the tortuosity factor eps / M_geometric (M_geometric: every conducting "
+        "phase at the grain conductivity, the pore geometry alone) and solver statistics. "
+        "Pores and solid "
         "clusters that do not connect the two faces are left out; a volume with no connecting "
         "path gives M = 0 and percolating = false. Runs in parallel under `mpirun -n N meso "
-        "conduct ...`. Exit code 1 if a solve did not converge (its M is null in the JSON). "
+        "conduct ...` (as root: `mpirun --allow-run-as-root -n N ...`). Exit code 1 if a "
+        "solve did not converge (its M is null in the JSON). "
         "--mesh conforming solves on gmsh tetrahedra instead (P1, or P2 with --degree 2): the "
         "exact pores of a `meso synth` volume, its grain boundaries as zero-thickness "
         "interfaces of area-specific resistance (the materials' asr_ohm_m2, or t (1/sigma_gb - "
         "1/sigma_grain) for a boundary phase of thickness t), or a label volume's solid with "
         "smoothed walls; the mesh is cached and the JSON adds its quality.",
-        epilog="example: meso conduct vol.npz --axes x,y,z --method both --out results; "
-        "meso conduct synth-out/synth.json --mesh conforming --size-um 1 --out results",
+        epilog="example: meso conduct vol.npz --axes x,y,z --method both --out results\n"
+        "example: mpirun --allow-run-as-root -n 2 meso conduct vol.npz --out results (two "
+        "ranks; --allow-run-as-root is needed only as root)\n"
+        "example: meso conduct synth-out/synth.json --mesh conforming --size-um 1 --out results",
     )
     add_volume_arguments(parser)
     add_solver_arguments(parser)
@@ -66,12 +71,13 @@ def run(args: argparse.Namespace) -> int:
     if args.mesh == "voxel":
         m = load_volume(args)
         m.require_solid()
+    else:  # the mesh (cached) is made before any output, so bad geometry leaves none
+        source, cm, asr = build_conforming(args, comm, materials)
     out = output_dir(args, "conduct-out", (args.volume,)) if comm.rank == 0 else None
     out = comm.bcast(out, root=0)
     fields_dir = out / "fields" if args.fields else None
     extra = {"mesh": args.mesh}
     if args.mesh == "conforming":
-        source, cm, asr = build_conforming(args, comm, materials)
         with progress_bar(args, len(axes), "conduct (conforming)", comm.rank) as bar:
             result = conduct(cm, axes=axes, degree=args.degree or 1, materials=materials,
                              voxel_size_um=source.voxel_size_um, progress=bar,

@@ -23,19 +23,26 @@ PHANTOM = {
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from meso.cli.common import non_negative_int
+
     parser = sub.add_parser(
         "demo",
         help="run the end-to-end virtual experiment on built-in data, with an HTML report",
         description="Run every stage that exists, as the commands a user would type: a "
         "virtual Li|LLZO|Li cell is cycled and scanned (meso phantom) and one scan is "
-        "reconstructed (meso reconstruct); a synthetic 5%%-porosity LLZO microstructure is "
+        # a description is printed as written (argparse %-formats only argument help): one %
+        "reconstructed (meso reconstruct); a synthetic 5%-porosity LLZO microstructure is "
         "generated (meso synth) and solved for ionic conduction (meso conduct) and "
         "elasticity (meso elastic). Each stage writes into its own sub-folder of --out; "
         "report.html gathers the numbers and figures.",
         epilog="example: meso demo --quick --out demo-out && xdg-open demo-out/report.html",
     )
-    parser.add_argument("--quick", action="store_true", help="small volumes (about a minute)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small volumes (about a minute; default: larger ones)"
+    )
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=1, help="random seed (default %(default)s)"
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -62,7 +69,8 @@ def _axis_table(result: dict, columns: list[tuple[str, str]]) -> list[list[objec
 
 def _scan_figure(scan: Path, volume: Path, target: Path) -> tuple[Path, float]:
     """Ground truth vs reconstruction on the mid plane through the cell axis (z), and the true
-    current-density map; returns the PNG and the correlation of the two volumes."""
+    current-density map, in micrometres with colorbars in units; returns the PNG and the
+    correlation of the two volumes."""
     import h5py
     import matplotlib
 
@@ -71,24 +79,31 @@ def _scan_figure(scan: Path, volume: Path, target: Path) -> tuple[Path, float]:
     import numpy as np
 
     from meso.io.atomic import atomic_path
+    from meso.io.figures import show_plane
 
     with h5py.File(scan, "r") as f:
         truth = f["ground_truth/attenuation_per_m"][()]
         current = f["ground_truth/current_density_uA_per_cm2"][()]
+        voxel_um = float(f.attrs["pixel_size_um"]) if "pixel_size_um" in f.attrs else None
     with h5py.File(volume, "r") as f:
         recon = f["volume"][()]
+        attrs = f["volume"].attrs
+        units = str(attrs.get("units", "1/pixel"))
+        # the reconstruction's own voxel size when it knows it (units 1/m), else pixels
+        recon_um = float(attrs.get("voxel_size_um", voxel_um)) if units == "1/m" else None
     correlation = float(np.corrcoef(truth.ravel(), recon.ravel())[0, 1])
     mid = truth.shape[1] // 2
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=110)
-    for ax, data, title in ((axes[0], truth, "true attenuation (1/m)"),
-                            (axes[1], recon, "reconstruction")):  # fmt: skip
-        image = ax.imshow(data[:, mid, :].T, origin="lower", cmap="gray")
-        ax.set(title=f"{title}, y = {mid}", xlabel="x (voxel)", ylabel="z = cell axis (voxel)")
-        fig.colorbar(image, ax=ax)
-    image = axes[2].imshow(current.T, origin="lower", cmap="inferno")
-    axes[2].set(title="true current density (uA/cm^2)", xlabel="x (voxel)", ylabel="y (voxel)")
-    fig.colorbar(image, ax=axes[2])
-    fig.tight_layout()
+    y_um = f"y = {(mid + 0.5) * voxel_um:.3g} um" if voxel_um else f"y = pixel {mid}"
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), dpi=110, constrained_layout=True)
+    for ax, data, size_um, title, label in (
+        (axes[0], truth, voxel_um, "true attenuation", "attenuation (1/m)"),
+        (axes[1], recon, recon_um, "reconstruction", f"reconstructed attenuation ({units})"),
+    ):
+        show_plane(ax, data[:, mid, :], ("x", "z = cell axis"), size_um, label, cmap="gray")
+        ax.set_title(f"{title}, {y_um}")
+    show_plane(axes[2], current, ("x", "y"), voxel_um, "current density (uA/cm$^2$)",
+               cmap="inferno")  # fmt: skip
+    axes[2].set_title("true current density")
     with atomic_path(target) as tmp:
         fig.savefig(tmp)
     plt.close(fig)
@@ -141,7 +156,7 @@ def _run_stages(args: argparse.Namespace, out: Path) -> int:
         sections.append(Section(
             "Ionic conduction (meso conduct)",
             "Microstructure factor M = sigma_eff / sigma_grain and tortuosity factor "
-            "tau = eps / M along each axis.",
+            "tau = eps / M_geometric (pore geometry alone) along each axis.",
             _axis_table(result, [("M", "M"), ("tortuosity factor", "tortuosity_factor"),
                                  ("sigma_eff (S/m)", "sigma_eff_S_per_m"),
                                  ("iterations", "iterations")]),

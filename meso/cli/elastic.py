@@ -12,6 +12,7 @@ from meso.cli.common import (
     build_conforming,
     check_mesh_arguments,
     conforming_report,
+    finite_float,
     load_volume,
     output_dir,
     parse_axes,
@@ -32,20 +33,25 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "M = E_eff / E_grain, the two effective Poisson ratios, and von Mises stress "
         "concentration (max and 99th percentile over the mean axial stress, and how far hot "
         "spots sit from the nearest pore). Pores and solid clusters that do not bridge the two "
-        "loaded faces are removed. Runs under MPI: mpirun -n 4 meso elastic VOL. --mesh "
+        "loaded faces are removed. Runs under MPI: `mpirun -n 4 meso elastic VOL` (as root: "
+        "`mpirun --allow-run-as-root -n 4 ...`). --mesh "
         "conforming solves on gmsh tetrahedra instead (P1, or P2 with --degree 2; the solid "
         "with the grain's E and nu): the exact pores of a `meso synth` volume or a label "
         "volume's smoothed walls; stress statistics per tetrahedron (volume-weighted "
         "percentiles, distance to the nearest pore wall); the mesh is cached and the JSON adds "
         "its quality.",
-        epilog="example: meso elastic vol.npz --voxel-size 0.5 --axes x,z --fields --out results; "
-        "meso elastic synth-out/synth.json --mesh conforming --out results",
+        epilog="example: meso elastic vol.npz --voxel-size 0.5 --axes x,z --fields --out results\n"
+        "example: meso elastic vol.npz --strain -1e-3 --out compression (uniaxial compression)\n"
+        "example: mpirun --allow-run-as-root -n 4 meso elastic vol.npz --out results (four "
+        "ranks; --allow-run-as-root is needed only as root)\n"
+        "example: meso elastic synth-out/synth.json --mesh conforming --out results",
     )
     add_volume_arguments(parser)
     add_solver_arguments(parser)
     parser.add_argument(
-        "--strain", type=float, default=1e-3, help="applied axial strain (default 1e-3)"
-    )
+        "--strain", type=finite_float, default=1e-3, metavar="E",
+        help="applied axial strain, 0 < |E| <= 0.1, negative for compression (default %(default)g)",
+    )  # fmt: skip
     add_mesh_arguments(parser)
     parser.set_defaults(func=run)
     return parser

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from meso.cli.common import add_conforming_arguments
+from meso.cli.common import add_conforming_arguments, finite_float
 from meso.errors import InputError
 from meso.io.staging import stage
 
@@ -32,16 +32,20 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("source", metavar="VOL|SYNTH.json",
                         help="label volume, or the synth.json written by `meso synth`")  # fmt: skip
     parser.add_argument("--dataset", metavar="PATH", help="array inside an .h5/.npz/.vti file")
-    parser.add_argument("--voxel-size", metavar="UM", type=float, default=None,
-                        help="voxel edge in um (default: the file's value, else 1)")  # fmt: skip
-    parser.add_argument("--kind", choices=KINDS, default="voxel", help="default voxel")
+    # <= 0 is refused when the volume is read, naming the file (as in conduct and elastic)
+    parser.add_argument("--voxel-size", metavar="UM", type=finite_float, default=None,
+                        help="voxel edge in um, > 0 (default: the file's value, else 1)")  # fmt: skip
+    parser.add_argument("--kind", choices=KINDS, default="voxel",
+                        help="voxel: hexahedra; conforming: gmsh tetrahedra "
+                        "(default %(default)s)")  # fmt: skip
     parser.add_argument("--grains", action="store_true",
                         help="conforming: also split the solid into the synth's Voronoi grains "
                         "(facet tag 8 on grain boundaries, cell tags grain_ids)")  # fmt: skip
     add_conforming_arguments(parser)
     parser.add_argument("--geometry-order", type=int, choices=(1, 2), default=1,
-                        help="conforming: 2 = curved 10-node tetrahedra (default 1)")  # fmt: skip
-    parser.epilog += (". --out DIR writes DIR/mesh.xdmf (+ .h5) and DIR/mesh.json; "
+                        help="conforming: 2 = curved 10-node tetrahedra "
+                        "(default %(default)s)")  # fmt: skip
+    parser.epilog += ("\n--out DIR writes DIR/mesh.xdmf (+ .h5) and DIR/mesh.json; "
                       "--out FILE.xdmf writes FILE.xdmf and FILE.json")  # fmt: skip
     parser.set_defaults(func=run)
     return parser
@@ -120,14 +124,14 @@ def run(args: argparse.Namespace) -> int:
     final_xdmf, report_path = _targets(args.out)
     if final_xdmf.resolve() == source.resolve():
         raise InputError(final_xdmf, "the output would overwrite the input")
-    # written under a staging folder, moved into place when the command succeeds
-    folder = comm.bcast(stage(final_xdmf.parent) if comm.rank == 0 else None, root=0)
-    xdmf, staged_report = folder / final_xdmf.name, folder / report_path.name
     with progress_bar(args, 2, f"mesh ({args.kind})", comm.rank) as bar:
         build = _voxel_mesh if args.kind == "voxel" else _conforming_mesh
-        mesh, tags, report = build(args, source, comm)
+        mesh, tags, report = build(args, source, comm)  # bad input stops before any output
         tags[0].name, tags[1].name = "cell_tags", "facet_tags"
         bar("meshed")
+        # written under a staging folder, moved into place when the command succeeds
+        folder = comm.bcast(stage(final_xdmf.parent) if comm.rank == 0 else None, root=0)
+        xdmf, staged_report = folder / final_xdmf.name, folder / report_path.name
         write_mesh_xdmf(xdmf, mesh, tags, comm)
         bar("written")
     if comm.rank != 0:

@@ -5,21 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 
+from meso.cli.common import (
+    SHAPE_HELP,
+    add_shape_argument,
+    float_range,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
-def _shape(text: str) -> tuple[int, int, int]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected NX,NY,NZ, got {text!r}") from None
-    if len(values) == 1:
-        values = values * 3
-    if len(values) != 3 or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected NX,NY,NZ (positive), got {text!r}")
-    return values
+float_below_half = float_range(0.0, 0.5, high_open=True)
 
 
 def _dose(text: str) -> float | None:
-    return None if text == "inf" else float(text)
+    if text == "inf":
+        return None
+    try:
+        return positive_float(text)
+    except argparse.ArgumentTypeError:
+        message = f"expected a positive number or 'inf', got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,55 +38,66 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "current-density map (Li thickness change j dt V_Li / F, voids at the stripping "
         "interface), and scan each step. Writes DIR/step_NN_NAME.h5 (projections + ground truth), "
         "DIR/step_NN_NAME_labels.h5 and DIR/phantom.json.",
+        epilog="example: meso phantom --out phantom (128^3 at 0.65 um, pristine + one cycle)\n"
+        "example: meso phantom --shape 64 --voxel-size 1 --angles 90 --dose inf --distance 0 "
+        "--out small, then meso reconstruct small/step_02_cycle1_strip_top.h5 --out recon",
     )
-    p.add_argument(
-        "--shape",
-        type=_shape,
-        default=(128, 128, 128),
-        metavar="NX,NY,NZ",
-        help="voxels (NX = NY; default 128,128,128)",
-    )
-    p.add_argument("--voxel-size", type=float, default=0.65, metavar="UM", help="voxel edge in um")
-    p.add_argument("--grain-size", type=float, default=6.0, metavar="UM", help="LLZO grain size")
-    p.add_argument("--porosity", type=float, default=0.05, help="LLZO pellet porosity")
+    add_shape_argument(
+        p, default=(128, 128, 128),
+        help=f"{SHAPE_HELP}; NX = NY >= 16, NZ >= 40 (default 128)",
+    )  # fmt: skip
+    p.add_argument("--voxel-size", type=positive_float, default=0.65, metavar="UM",
+                   help="voxel edge in um (default %(default)s)")  # fmt: skip
+    p.add_argument("--grain-size", type=positive_float, default=6.0, metavar="UM",
+                   help="LLZO grain size in um (default %(default)s)")  # fmt: skip
+    p.add_argument("--porosity", type=float_below_half, default=0.05, metavar="P",
+                   help="LLZO pellet porosity, 0 <= P < 0.5 (default %(default)s)")  # fmt: skip
     p.add_argument(
         "--current-density",
-        type=float,
+        type=non_negative_float,
         default=200.0,
         metavar="UA_PER_CM2",
-        help="mean current density in uA/cm^2",
+        help="mean current density in uA/cm^2 (default %(default)s)",
     )
-    p.add_argument("--hours", type=float, default=2.0, help="duration of each cycling step (h)")
+    p.add_argument("--hours", type=non_negative_float, default=2.0, metavar="H",
+                   help="duration of each cycling step in hours (default %(default)s)")  # fmt: skip
     p.add_argument(
         "--cycles",
-        type=int,
+        type=non_negative_int,
         default=1,
-        help="number of cycles (each: strip bottom, then strip top)",
+        metavar="N",
+        help="number of cycles, each: strip bottom, then strip top (default %(default)s)",
     )
-    p.add_argument("--hot-spots", type=int, default=3, help="number of current hot spots")
-    p.add_argument("--energy", type=float, default=76.2, metavar="KEV", help="photon energy (keV)")
+    p.add_argument("--hot-spots", type=non_negative_int, default=3, metavar="N",
+                   help="number of current hot spots (default %(default)s)")  # fmt: skip
+    p.add_argument("--energy", type=positive_float, default=76.2, metavar="KEV",
+                   help="photon energy in keV (default %(default)s)")  # fmt: skip
     p.add_argument(
         "--distance",
-        type=float,
+        type=non_negative_float,
         default=0.02,
         metavar="M",
-        help="sample-detector distance for phase contrast (0 = absorption only)",
+        help="sample-detector distance in m for phase contrast, 0 = absorption only "
+        "(default %(default)s)",
     )
-    p.add_argument("--angles", type=int, default=180, help="projections over 180 degrees")
+    p.add_argument("--angles", type=positive_int, default=180, metavar="N",
+                   help="projections over 180 degrees (default %(default)s)")  # fmt: skip
     p.add_argument(
         "--dose",
         type=_dose,
         default=2.0e4,
         metavar="PHOTONS",
-        help="open-beam photons per pixel ('inf' = noise-free)",
+        help="open-beam photons per pixel, 'inf' = noise-free (default %(default)g)",
     )
     p.add_argument(
         "--stripes",
-        type=float,
+        type=fraction,
         default=0.02,
-        help="fraction of detector columns with gain drift (rings)",
+        metavar="F",
+        help="fraction of detector columns with gain drift, i.e. rings (default %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="random seed (default %(default)s)")  # fmt: skip
     p.set_defaults(func=run)
     return p
 
@@ -90,18 +108,13 @@ def run(args: argparse.Namespace) -> int:
     from meso.cli.common import output_dir
     from meso.errors import InputError
 
-    for name, value in (
-        ("--voxel-size", args.voxel_size),
-        ("--energy", args.energy),
-        ("--grain-size", args.grain_size),
-        ("--angles", args.angles),
-    ):
-        if not value > 0:
-            raise InputError(name, f"must be positive, got {value}")
-    if args.cycles < 0 or args.hot_spots < 0 or args.distance < 0:
-        raise InputError("--cycles/--hot-spots/--distance", "must be >= 0")
-    if args.dose is not None and not args.dose > 0:
-        raise InputError("--dose", f"must be positive or 'inf', got {args.dose}")
+    # the cell's own rules (imaging.phantom.cell.build_cell), checked before the folder is made
+    nx, ny, nz = args.shape
+    if nx != ny:
+        raise InputError("--shape", f"NX must equal NY for rotation about z, got {nx},{ny},{nz}")
+    if nz < 40 or nx < 16:
+        raise InputError("--shape", f"{nx},{ny},{nz} is too small for the seven-layer cell "
+                         "(NX = NY >= 16, NZ >= 40)")  # fmt: skip
     steps = []
     for cycle in range(1, args.cycles + 1):
         steps += [

@@ -7,9 +7,15 @@ import functools
 import json
 from pathlib import Path
 
+from meso.cli.common import finite_float, non_negative_int, positive_float, positive_int
 from meso.errors import InputError
 from meso.io.atomic import write_json
 from meso.io.staging import stage
+
+# The smoothing windows algotom's DFI and FBP apply to the ramp filter (algotom.rec.reconstruction.
+# make_smoothing_window; "none": the plain ramp); TomoPy's gridrec shares hann, hamming, parzen.
+FILTERS = ("hann", "hamming", "bartlett", "blackman", "nuttall", "parzen", "triang", "none")
+GRIDREC_FILTERS = ("hann", "hamming", "parzen")
 
 
 def _rows(text: str) -> tuple[int, int]:
@@ -17,6 +23,8 @@ def _rows(text: str) -> tuple[int, int]:
         start, stop = (int(part) for part in text.split(":"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected A:B (two integers), got {text!r}") from None
+    if not 0 <= start < stop:
+        raise argparse.ArgumentTypeError(f"expected A:B with 0 <= A < B, got {text!r}")
     return start, stop
 
 
@@ -24,8 +32,8 @@ def _center(text: str) -> float | None:
     if text == "auto":
         return None
     try:
-        return float(text)
-    except ValueError:
+        return finite_float(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected 'auto' or a number, got {text!r}") from None
 
 
@@ -37,20 +45,30 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "slab, not the scan). --out is the volume file (.h5 or .zarr with dataset 'volume', or "
         ".tif with pages = x; axes x,y,z with z the detector row) or a folder (then "
         "DIR/volume.h5); reconstruct.json and center.png are written beside it.",
+        epilog="example: meso reconstruct scan.h5 --out vol.h5 (auto centre, DFI, ring removal)\n"
+        "example: meso reconstruct scan.h5 --rows 100:612 --algorithm fbp --filter hamming "
+        "--pixel-size 0.65 --out vol.zarr\n"
+        "example: meso reconstruct scan.h5 --phase --energy 76.2 --distance 0.02 --delta-beta 94 "
+        "--pixel-size 0.65 --out vol.h5 (Paganin phase retrieval)",
     )
     p.add_argument(
         "input", metavar="IN", help="Data Exchange .h5, or a TIFF stack/folder of projections"
     )
     g = p.add_argument_group("input layout")
-    g.add_argument("--data-path", default="/exchange/data", help="projections dataset (.h5)")
-    g.add_argument("--white-path", default="/exchange/data_white", help="flat fields dataset (.h5)")
-    g.add_argument("--dark-path", default="/exchange/data_dark", help="dark fields dataset (.h5)")
-    g.add_argument("--theta-path", default="/exchange/theta", help="angles in degrees (.h5)")
-    g.add_argument("--flats", help="flat-field TIFF stack or folder (TIFF input)")
-    g.add_argument("--darks", help="dark-field TIFF stack or folder (TIFF input)")
+    g.add_argument("--data-path", default="/exchange/data", metavar="PATH",
+                   help="projections dataset (.h5; default %(default)s)")  # fmt: skip
+    g.add_argument("--white-path", default="/exchange/data_white", metavar="PATH",
+                   help="flat fields dataset (.h5; default %(default)s)")  # fmt: skip
+    g.add_argument("--dark-path", default="/exchange/data_dark", metavar="PATH",
+                   help="dark fields dataset (.h5; default %(default)s)")  # fmt: skip
+    g.add_argument("--theta-path", default="/exchange/theta", metavar="PATH",
+                   help="angles in degrees (.h5; default %(default)s)")  # fmt: skip
+    g.add_argument("--flats", metavar="PATH", help="flat-field TIFF stack or folder (TIFF input)")
+    g.add_argument("--darks", metavar="PATH", help="dark-field TIFF stack or folder (TIFF input)")
     g.add_argument(
-        "--angle-range", type=float, default=180.0, help="degrees spanned by TIFF projections"
-    )
+        "--angle-range", type=positive_float, default=180.0, metavar="DEG",
+        help="degrees spanned by TIFF projections (default %(default)s)",
+    )  # fmt: skip
     g = p.add_argument_group("reconstruction")
     g.add_argument(
         "--center",
@@ -60,28 +78,37 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="rotation axis column (default auto: algotom's Vo method)",
     )
     g.add_argument(
-        "--center-row", type=int, help="detector row for the centre search (default middle)"
-    )
+        "--center-row", type=non_negative_int, metavar="ROW",
+        help="detector row for the centre search (default: the middle of --rows)",
+    )  # fmt: skip
     g.add_argument(
         "--algorithm",
         default="dfi",
         choices=["dfi", "fbp", "gridrec"],
-        help="dfi = algotom Fourier gridding (default); fbp; gridrec needs TomoPy",
+        help="dfi = algotom Fourier gridding; fbp = algotom filtered back-projection; gridrec "
+        "needs TomoPy (default %(default)s)",
     )
-    g.add_argument("--filter", default="hann", help="reconstruction filter (default hann)")
+    g.add_argument(
+        "--filter", default="hann", choices=FILTERS,
+        help="smoothing window of the ramp filter, algotom's ('none': the plain ramp; gridrec: "
+        f"{', '.join(GRIDREC_FILTERS)}) (default %(default)s)",
+    )  # fmt: skip
     g.add_argument(
         "--rings",
         default="sorting",
         choices=["none", "sorting", "fft", "wavelet", "all"],
-        help="ring (stripe) removal method, algotom's (default sorting)",
+        help="ring (stripe) removal method, algotom's (default %(default)s)",
     )
-    g.add_argument("--rows", type=_rows, metavar="A:B", help="detector rows A..B-1 only")
     g.add_argument(
-        "--slab-rows", type=int, default=8, metavar="K", help="rows held in memory at once"
+        "--rows", type=_rows, metavar="A:B", help="detector rows A..B-1 only (default: all)"
     )
+    g.add_argument(
+        "--slab-rows", type=positive_int, default=8, metavar="K",
+        help="rows held in memory at once (default %(default)s)",
+    )  # fmt: skip
     g.add_argument(
         "--pixel-size",
-        type=float,
+        type=positive_float,
         metavar="UM",
         help="pixel size in um (output in 1/m; default: the file's pixel_size_um attribute)",
     )
@@ -89,9 +116,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "Paganin phase retrieval (energy, distance, pixel size default to the file's attributes)"
     )
     g.add_argument("--phase", action="store_true", help="apply Paganin single-distance retrieval")
-    g.add_argument("--energy", type=float, metavar="KEV", help="photon energy in keV")
-    g.add_argument("--distance", type=float, metavar="M", help="sample-detector distance in m")
-    g.add_argument("--delta-beta", type=float, help="delta/beta of the dominant material")
+    g.add_argument("--energy", type=positive_float, metavar="KEV", help="photon energy in keV")
+    g.add_argument(
+        "--distance", type=positive_float, metavar="M", help="sample-detector distance in m"
+    )
+    g.add_argument("--delta-beta", type=positive_float, metavar="RATIO",
+                   help="delta/beta of the dominant material (needed with --phase)")  # fmt: skip
     p.set_defaults(func=run)
     return p
 
@@ -149,9 +179,31 @@ def _h5_to_tiff(h5_path: Path, tiff_path: Path, record: dict) -> None:
     record["dataset"] = None
 
 
+def _check_against_scan(args: argparse.Namespace, settings, source) -> None:
+    """InputError for the options that depend on the scan (rows, centre, pixel size, Paganin's
+    inputs), before any output or work; reconstruct_to_file checks them again."""
+    from imaging.reconstruction.volume import resolve_rows
+
+    resolve_rows(settings, source.n_rows)
+    row = settings.center_row
+    if row is not None and not row < source.n_rows:
+        raise InputError("--center-row", f"{row} is not a detector row (0..{source.n_rows - 1})")
+    if settings.center is not None and not 0 <= settings.center <= source.n_columns - 1:
+        raise InputError("--center", f"{settings.center} lies outside the detector's columns "
+                         f"(0..{source.n_columns - 1})")  # fmt: skip
+    size = settings.pixel_size_um
+    if size is not None and not float(size) > 0:
+        raise InputError(args.input, f"pixel_size_um must be positive, got {size!r}")
+    needs = {"--energy": settings.energy_kev, "--distance": settings.distance_m,
+             "--delta-beta": settings.delta_beta, "--pixel-size": settings.pixel_size_um}  # fmt: skip
+    missing = [option for option, value in needs.items() if value is None]
+    if settings.phase and missing:
+        raise InputError("--phase", f"Paganin needs {', '.join(missing)} (not in the file either)")
+
+
 def run(args: argparse.Namespace) -> int:
     from imaging.reconstruction.center import save_center_figure
-    from imaging.reconstruction.slices import reconstruct_slice
+    from imaging.reconstruction.slices import check_algorithm, reconstruct_slice
     from imaging.reconstruction.volume import (
         ReconstructionSettings,
         attenuation_rows,
@@ -159,10 +211,11 @@ def run(args: argparse.Namespace) -> int:
     )
 
     final_path = _output_path(args)
-    volume_path = stage(final_path.parent) / final_path.name  # moved into place at the end
-    # TIFF pages are x-slices, but slabs arrive along z: reconstruct to HDF5 beside it, then convert.
-    as_tiff = volume_path.suffix in (".tif", ".tiff")
-    slab_path = volume_path.with_name(f".{volume_path.stem}.slabs.h5") if as_tiff else volume_path
+    check_algorithm(args.algorithm)
+    if args.algorithm == "gridrec" and args.filter not in GRIDREC_FILTERS:
+        raise InputError(
+            "--filter", f"gridrec takes {', '.join(GRIDREC_FILTERS)}, not {args.filter!r}"
+        )
     with _open_source(args) as source:
         # the file's own pixel size, energy and distance (meso phantom writes them) fill gaps
         settings = ReconstructionSettings(
@@ -178,6 +231,14 @@ def run(args: argparse.Namespace) -> int:
             distance_m=args.distance or source.attrs.get("distance_m"),
             delta_beta=args.delta_beta,
             pixel_size_um=args.pixel_size or source.pixel_size_um,
+        )
+        _check_against_scan(args, settings, source)  # before anything is written
+        volume_path = stage(final_path.parent) / final_path.name  # moved into place at the end
+        # TIFF pages are x-slices, but slabs arrive along z: reconstruct to HDF5 beside it, then
+        # convert.
+        as_tiff = volume_path.suffix in (".tif", ".tiff")
+        slab_path = (
+            volume_path.with_name(f".{volume_path.stem}.slabs.h5") if as_tiff else volume_path
         )
         record = reconstruct_to_file(source, slab_path, settings, progress=not args.quiet)
         if as_tiff:
@@ -198,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
             record["center"],
             lambda sino, c: slice_at(sino, c).T,
             auto_center=record["center_auto"],
+            pixel_size_um=settings.pixel_size_um,
         )
     # the paths the files will have once the command succeeds
     record["output"] = str(final_path.with_name(Path(record["output"]).name))

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from meso.cli.common import output_dir
+from meso.cli.common import (
+    SHAPE_HELP,
+    add_shape_argument,
+    float_range,
+    non_negative_float,
+    non_negative_int,
+    output_dir,
+    positive_float,
+)
 from meso.errors import InputError
 from meso.io.atomic import atomic_path, write_csv, write_json
 from meso.io.staging import stage
@@ -28,41 +36,62 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "porosity. With --twin VOL, measure VOL and generate an isotropic volume that matches "
         "its porosity, pore size and grain size. Writes the volume, synth.json and synth.csv "
         "(requested vs measured), synth_slices.png and synth_geometry.npz (seeds, pores).",
-        epilog="example: meso synth --shape 128 128 128 --voxel-size 1 --porosity 0.05 "
-        "--pore-size 3 --grain-size 10 --seed 1 --out vol.npz",
+        epilog="example: meso synth --shape 128 --voxel-size 1 --porosity 0.05 --pore-size 3 "
+        "--grain-size 10 --seed 1 --out vol.npz\n"
+        "example: meso synth --shape 64,64,128 --porosity 0.1 --pore-size 2 --grain-size 6 "
+        "--out tall\n"
+        "example: meso synth --twin tomo.npz --grain-size 8 --out twin",
     )
-    parser.add_argument("--shape", type=int, nargs="+", metavar="N", help="voxels: N or NX NY NZ")
-    parser.add_argument("--voxel-size", type=float, metavar="UM", help="voxel edge in um")
-    parser.add_argument("--porosity", type=float, help="pore volume fraction in [0, 0.9]")
-    parser.add_argument("--pore-size", type=float, metavar="UM", help="mean pore diameter")
+    required = parser.add_argument_group("required (unless --twin VOL)")
+    add_shape_argument(required, help=f"{SHAPE_HELP}; with --twin: default the twin's shape")
+    required.add_argument(
+        "--porosity", type=float_range(0.0, 0.9), metavar="P", help="pore volume fraction, 0..0.9"
+    )
+    required.add_argument(
+        "--pore-size", type=positive_float, metavar="UM", help="mean pore equivalent diameter"
+    )
+    required.add_argument(
+        "--grain-size", type=positive_float, metavar="UM",
+        help="mean linear intercept of the grains (with --twin: measured unless given)",
+    )  # fmt: skip
     parser.add_argument(
-        "--pore-size-std", type=float, metavar="UM", help="pore diameter std (default mean/4)"
-    )
-    parser.add_argument("--grain-size", type=float, metavar="UM", help="mean linear intercept")
+        "--voxel-size", type=positive_float, metavar="UM",
+        help="voxel edge in um (default 1; with --twin: the twin's)",
+    )  # fmt: skip
     parser.add_argument(
-        "--gb-thickness", type=float, metavar="VOXELS", help="boundary thickness (default 1)"
-    )
+        "--pore-size-std", type=non_negative_float, metavar="UM",
+        help="pore diameter standard deviation (default: the mean / 4)",
+    )  # fmt: skip
     parser.add_argument(
-        "--pore-placement", choices=["random", "boundaries", "triple_junctions"], default="random"
+        "--gb-thickness", type=non_negative_float, metavar="VOXELS",
+        help="grain-boundary thickness, 0 (none) or >= 1 (default 1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pore-placement", choices=["random", "boundaries", "triple_junctions"], default="random",
+        help="where pores sit: anywhere, on grain boundaries or at triple junctions "
+        "(default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--anisotropy", type=positive_float, nargs=3, metavar=("AX", "AY", "AZ"),
+        help="stretch factors of grains and pores along x, y, z, volume preserved "
+        "(default 1 1 1: isotropic)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed-process", choices=["hardcore", "poisson"],
+        help="grain seeds: hard-core (regular grain sizes) or Poisson (wider spread) "
+        "(default hardcore)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="random seed (default %(default)s)"
     )
-    parser.add_argument("--anisotropy", type=float, nargs=3, metavar=("AX", "AY", "AZ"))
-    parser.add_argument("--seed-process", choices=["hardcore", "poisson"])
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--twin", metavar="VOL", help="match the statistics of this volume")
     parser.add_argument("--dataset", metavar="PATH", help="array inside the --twin file")
     parser.add_argument(
-        "--format", default=".npz", choices=FORMATS, help="volume format when --out is a folder"
-    )
+        "--format", default=".npz", choices=FORMATS,
+        help="volume format when --out is a folder (default %(default)s)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
     return parser
-
-
-def _shape(args: argparse.Namespace) -> tuple[int, int, int] | None:
-    if args.shape is None:
-        return None
-    if len(args.shape) not in (1, 3):
-        raise InputError("--shape", f"give N or NX NY NZ, got {len(args.shape)} numbers")
-    return tuple(args.shape * 3 if len(args.shape) == 1 else args.shape)  # type: ignore[return-value]
 
 
 def _destination(args: argparse.Namespace) -> tuple[Path, Path, Path]:
@@ -112,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     progress = not args.quiet
-    shape = _shape(args)
+    shape = args.shape  # (nx, ny, nz) or None
     if args.twin:
         given = [f"--{n.replace('_', '-')}" for n in GENERATE_ONLY if getattr(args, n) is not None]
         if given:
