@@ -116,17 +116,23 @@ def _slices_png(m: Microstructure, path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
+    from meso.io.figures import show_plane
+
     colours = ListedColormap(["#000000", "#c9c9c9", "#d62728"])
     nx, ny, nz = m.shape
+    h = m.voxel_size_um
     views = [
-        (m.labels[nx // 2, :, :], f"x = {nx // 2}", "z", "y"),
-        (m.labels[:, ny // 2, :], f"y = {ny // 2}", "z", "x"),
-        (m.labels[:, :, nz // 2], f"z = {nz // 2}", "y", "x"),
+        (m.labels[nx // 2, :, :], f"x = {(nx // 2 + 0.5) * h:.3g} um", ("y", "z")),
+        (m.labels[:, ny // 2, :], f"y = {(ny // 2 + 0.5) * h:.3g} um", ("x", "z")),
+        (m.labels[:, :, nz // 2], f"z = {(nz // 2 + 0.5) * h:.3g} um", ("x", "y")),
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.4), constrained_layout=True)
-    for ax, (image, title, xlabel, ylabel) in zip(axes, views, strict=True):
-        ax.imshow(np.minimum(image, 2), cmap=colours, vmin=0, vmax=2, origin="lower")
-        ax.set(title=f"mid slice {title}", xlabel=f"{xlabel} (voxels)", ylabel=f"{ylabel} (voxels)")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.4), constrained_layout=True)
+    for ax, (image, title, names) in zip(axes, views, strict=True):
+        shown = show_plane(ax, np.minimum(image, 2).astype(float), names, h,
+                           "phase: 0 pore, 1 grain, 2 boundary", cmap=colours, vmin=-0.5,
+                           vmax=2.5)  # fmt: skip
+        shown.colorbar.set_ticks([0, 1, 2])
+        ax.set_title(f"mid slice {title}")
     fig.suptitle(f"black pore, grey grain, red grain boundary; voxel {m.voxel_size_um:g} um")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
