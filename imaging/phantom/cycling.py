@@ -27,18 +27,26 @@ def current_density_map(
 
     Each hot spot peaks at about (1 + hot_spot_gain) times the background before normalisation.
     """
-    rng = np.random.default_rng(seed)
     x, y = np.mgrid[: inside.shape[0], : inside.shape[1]]
     shape_factor = np.ones(inside.shape)
-    candidates = np.argwhere(ndimage.binary_erosion(inside, iterations=int(hot_spot_radius_vox)))
-    if len(candidates) == 0:
-        candidates = np.argwhere(inside)
-    for cx, cy in candidates[rng.choice(len(candidates), size=n_hot_spots, replace=False)]:
+    for cx, cy in hot_spot_centres(inside, n_hot_spots, hot_spot_radius_vox, seed=seed):
         shape_factor += hot_spot_gain * np.exp(
             -((x - cx) ** 2 + (y - cy) ** 2) / (2 * hot_spot_radius_vox**2)
         )
     j = np.where(inside, shape_factor, 0.0)
     return j * (mean_uA_per_cm2 / j[inside].mean())
+
+
+def hot_spot_centres(
+    inside: np.ndarray, n_hot_spots: int, hot_spot_radius_vox: float, *, seed: int = 0
+) -> np.ndarray:
+    """(n, 2) voxel indices (x, y) of the hot-spot centres `current_density_map` uses (the ground
+    truth of hot-spot detection): random inside points at least a radius from the cell's edge."""
+    rng = np.random.default_rng(seed)
+    candidates = np.argwhere(ndimage.binary_erosion(inside, iterations=int(hot_spot_radius_vox)))
+    if len(candidates) == 0:
+        candidates = np.argwhere(inside)
+    return candidates[rng.choice(len(candidates), size=n_hot_spots, replace=False)]
 
 
 def thickness_change_m(j_uA_per_cm2: np.ndarray, hours: float) -> np.ndarray:

@@ -15,6 +15,7 @@ from imaging.phantom.cell import LITHIUM, PORE, build_cell
 from imaging.phantom.cycling import (
     apply_step,
     current_density_map,
+    hot_spot_centres,
     lithium_thickness_vox,
     thickness_change_m,
 )
@@ -88,8 +89,9 @@ def run_phantom(
 
     Each ``step_NN_NAME.h5`` holds /exchange/{data, data_white, data_dark, theta} and the ground
     truth /ground_truth/{labels (x, y, z), attenuation_per_m (x, y, z),
-    current_density_uA_per_cm2 (x, y), li_moved_vox (x, y)}, li_moved_vox being the Li voxels
-    moved per column from the stripping to the plating electrode; ``step_NN_NAME_labels.h5``
+    current_density_uA_per_cm2 (x, y), li_moved_vox (x, y), hot_spots_xy_um (n, 2)}, li_moved_vox
+    being the Li voxels moved per column from the stripping to the plating electrode; the files'
+    attribute time_hours is the cumulative cycling time; ``step_NN_NAME_labels.h5``
     holds the labels as a Microstructure (cell_axis "z") for the other commands. Returns phantom.json's dict.
     """
     out_dir = Path(out_dir)
@@ -114,10 +116,22 @@ def run_phantom(
         hot_spot_radius_vox=config.hot_spot_radius_um / config.voxel_size_um,
         seed=config.seed + 1,
     )
+    # ground truth of hot-spot detection: the centres the map was built from, in um (x, y)
+    hot_spots_um = (
+        hot_spot_centres(
+            geometry.inside,
+            config.n_hot_spots,
+            config.hot_spot_radius_um / config.voxel_size_um,
+            seed=config.seed + 1,
+        )
+        * config.voxel_size_um
+    ).astype(np.float64)
     plan = [CyclingStep("pristine", 0.0, True), *config.steps]
     labels = geometry.labels
     records = []
+    time_hours = 0.0  # cumulative cycling time at the end of each step (the scan's time)
     for index, step in enumerate(tqdm(plan, desc="cycling steps", disable=not progress)):
+        time_hours += step.hours
         change = np.zeros(j_map.shape, np.int32)
         if step.hours > 0:
             labels, moved = apply_step(
@@ -145,6 +159,7 @@ def run_phantom(
                 "/ground_truth/attenuation_per_m": scan["attenuation_per_m"],
                 "/ground_truth/current_density_uA_per_cm2": step_j.astype(np.float32),
                 "/ground_truth/li_moved_vox": change,
+                "/ground_truth/hot_spots_xy_um": hot_spots_um.reshape(-1, 2),
             },
             attrs={
                 "energy_kev": beam.energy_kev,
@@ -152,6 +167,7 @@ def run_phantom(
                 "pixel_size_um": config.voxel_size_um,
                 "step": step.name,
                 "hours": step.hours,
+                "time_hours": time_hours,
                 "strip_bottom": step.strip_bottom,
                 "cell_axis": "z",
             },
@@ -160,7 +176,12 @@ def run_phantom(
             labels,
             config.voxel_size_um,
             cell_axis="z",
-            metadata={"source": f"meso phantom {stem}", "seed": config.seed, "step": step.name},
+            metadata={
+                "source": f"meso phantom {stem}",
+                "seed": config.seed,
+                "step": step.name,
+                "time_hours": time_hours,
+            },
         )
         save(micro, out_dir / f"{stem}_labels.h5")
         records.append(
@@ -168,6 +189,7 @@ def run_phantom(
                 "index": index,
                 "name": step.name,
                 "hours": step.hours,
+                "time_hours": time_hours,
                 "strip_bottom": step.strip_bottom,
                 "file": f"{stem}.h5",
                 "labels_file": f"{stem}_labels.h5",
@@ -192,6 +214,8 @@ def run_phantom(
         "top_interface_z": geometry.top_interface,
         "pellet_porosity": geometry.pellet_porosity,
         "n_grains": geometry.n_grains,
+        "hot_spots_xy_um": hot_spots_um.tolist(),
+        "hot_spot_radius_um": config.hot_spot_radius_um,
         "mu_per_m": mu_table,
         "delta": dict(zip(mu_table, scan["delta_table"].tolist(), strict=True)),
         # delta/beta with beta = mu lambda / (4 pi): the --delta-beta for Paganin retrieval

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "elastic",
     "conduct",
     "mesh",
+    "quantify",
     "validate",
 ]
 

@@ -1,0 +1,213 @@
+"""Quantification over cycling steps against the virtual cell's truth: current density, hot spots, thickness."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import h5py
+import numpy as np
+import pytest
+
+from imaging.io_dxchange import open_dxchange
+from imaging.phantom.experiment import CyclingStep, PhantomConfig, run_phantom
+from imaging.phantom.forward import BeamlineSettings
+from imaging.quantify import QuantifyParameters, quantify
+from imaging.reconstruction.volume import ReconstructionSettings, reconstruct_to_file
+from meso.errors import InputError
+from meso.io.volumes import load, save
+
+LITHIUM, PORE = 3, 0
+VOXEL_UM = 1.0
+
+
+@pytest.fixture(scope="module")
+def cell(tmp_path_factory):
+    """A 64^3 virtual cell at 1 um, pristine + strip bottom + strip top (2 h each, 200 uA/cm^2),
+    scanned in absorption at a high dose and reconstructed."""
+    root = tmp_path_factory.mktemp("quantify")
+    config = PhantomConfig(
+        shape=(64, 64, 64),
+        voxel_size_um=VOXEL_UM,
+        steps=(CyclingStep("strip_bottom", 2.0, True), CyclingStep("strip_top", 2.0, False)),
+        beamline=BeamlineSettings(n_angles=90, distance_m=0.0, photons_per_pixel=1e6),
+        seed=0,
+    )
+    record = run_phantom(root / "ph", config, progress=False)
+    recs, labels, truth = [], [], []
+    for step in record["steps"]:
+        rec = root / f"rec_{step['index']}.h5"
+        with open_dxchange(root / "ph" / step["file"]) as source:
+            reconstruct_to_file(
+                source, rec, ReconstructionSettings(slab_rows=16, pixel_size_um=VOXEL_UM),
+                progress=False,
+            )  # fmt: skip
+        with h5py.File(root / "ph" / step["file"]) as fh:
+            truth.append({name: fh[f"/ground_truth/{name}"][()] for name in
+                          ("labels", "current_density_uA_per_cm2", "hot_spots_xy_um")})  # fmt: skip
+        recs.append(rec)
+        labels.append(root / "ph" / step["labels_file"])
+    result = quantify(recs, labels=labels)  # times from the label files' metadata
+    return {"root": root, "record": record, "recs": recs, "labels": labels, "truth": truth,
+            "result": result}  # fmt: skip
+
+
+def _true_li_um(labels: np.ndarray, record: dict, side: str) -> np.ndarray:
+    below = labels[:, :, : record["bottom_interface_z"]]
+    above = labels[:, :, record["top_interface_z"] :]
+    return np.count_nonzero((below if side == "bottom" else above) == LITHIUM, axis=2) * VOXEL_UM
+
+
+def test_stripping_current_density_correlates_with_the_true_map(cell):
+    arrays, truth = cell["result"].arrays, cell["truth"]
+    assert cell["result"].record["times_from"].startswith("file metadata")
+    for interval, stripping in ((0, "bottom"), (1, "top")):
+        j = arrays[f"electrodes/{stripping}/current_density_uA_per_cm2"][interval]
+        true_j = truth[interval + 1]["current_density_uA_per_cm2"]
+        inside = np.isfinite(j)
+        assert inside.sum() > 0.8 * np.count_nonzero(true_j)
+        # stripping: the electrode thins, so j < 0 where the true (magnitude) map is large
+        r = np.corrcoef(-j[inside], true_j[inside])[0, 1]
+        assert r >= 0.9, (stripping, r)
+        assert np.mean(j[inside]) == pytest.approx(-np.mean(true_j[inside]), rel=0.1)
+        plating = "top" if stripping == "bottom" else "bottom"
+        j_plate = arrays[f"electrodes/{plating}/current_density_uA_per_cm2"][interval]
+        assert np.corrcoef(j_plate[inside], true_j[inside])[0, 1] >= 0.85
+
+
+def test_hot_spots_are_found(cell):
+    true_um = cell["truth"][1]["hot_spots_xy_um"] + 0.5 * VOXEL_UM  # voxel index -> centre
+    radius = cell["record"]["hot_spot_radius_um"]
+    rows = cell["result"].tables["hot_spots"]
+    for interval, stripping in ((0, "bottom"), (1, "top")):
+        found = np.array([[r["centre_a_um"], r["centre_b_um"]] for r in rows
+                          if r["electrode"] == stripping and r["interval"] == interval
+                          and r["kind"] == "hot"])  # fmt: skip
+        assert len(found), stripping
+        distance = np.linalg.norm(found[:, None, :] - true_um[None, :, :], axis=2)
+        precision = np.mean(distance.min(axis=1) < radius)
+        recall = np.mean(distance.min(axis=0) < radius)
+        assert precision >= 0.8 and recall >= 0.8, (stripping, precision, recall, found, true_um)
+
+
+def test_thickness_is_sub_voxel(cell):
+    arrays, truth, record = cell["result"].arrays, cell["truth"], cell["record"]
+    for side in ("bottom", "top"):
+        thickness = arrays[f"electrodes/{side}/thickness_um"]
+        assert thickness.shape == (3, 64, 64)
+        for step in range(3):
+            inside = np.isfinite(thickness[step])
+            error = (
+                thickness[step][inside] - _true_li_um(truth[step]["labels"], record, side)[inside]
+            )
+            assert np.abs(error).mean() < 0.5 * VOXEL_UM, (side, step, np.abs(error).mean())
+
+
+def test_envelope_edges_from_the_reconstruction_alone_are_sub_voxel(cell):
+    """Without labels the thickness is the steel|Li to Li|LLZO distance; on the pristine cell
+    (no voids yet) it must match the true electrode extent to well under a voxel."""
+    result = quantify(cell["recs"][:1], voxel_size_um=VOXEL_UM)
+    labels = cell["truth"][0]["labels"]
+    for side, layer in (("bottom", slice(0, 32)), ("top", slice(32, 64))):
+        column = labels[:, :, layer]
+        true_extent = np.count_nonzero(np.isin(column, (LITHIUM, PORE)) & _between(column), axis=2)
+        envelope = result.arrays[f"electrodes/{side}/thickness_um"][0]
+        inside = np.isfinite(envelope)
+        assert np.abs(envelope[inside] - true_extent[inside]).mean() < 0.5
+
+
+def _between(column: np.ndarray) -> np.ndarray:
+    """Voxels between the collector (4) and the pellet (1, 2) in each column of a half cell."""
+    collector = np.isin(column, (4,))
+    pellet = np.isin(column, (1, 2))
+    c = np.arange(column.shape[2])
+    last_collector = np.where(collector, c, -1).max(axis=2) if column[..., 0].size else None
+    first_pellet = np.where(pellet, c, 10**6).min(axis=2)
+    last_pellet = np.where(pellet, c, -1).max(axis=2)
+    first_collector = np.where(collector, c, 10**6).min(axis=2)
+    bottom = last_collector < first_pellet  # collector below the pellet
+    lo = np.where(bottom, last_collector, last_pellet)[:, :, None]
+    hi = np.where(bottom, first_pellet, first_collector)[:, :, None]
+    return (c > lo) & (c < hi)
+
+
+def test_interface_porosity_rises_on_stripping_and_falls_on_plating(cell):
+    sides = cell["result"].record["electrodes"]
+    bottom, top = sides["bottom"]["band_porosity"], sides["top"]["band_porosity"]
+    assert bottom[1] > bottom[0] and bottom[2] < bottom[1]  # stripped, then plated
+    assert top[1] < top[0] and top[2] > top[1]  # plated, then stripped
+    assert sides["bottom"]["band_porosity_normalised"][0] == 1.0
+    pore_density = cell["result"].arrays["electrodes/bottom/pore_density"]
+    assert np.nanmean(pore_density[1]) > np.nanmean(pore_density[0])
+
+
+def test_electrolyte_porosity_matches_the_pellet(cell):
+    record = cell["result"].record
+    pellet = cell["record"]["pellet_porosity"]
+    for mean in record["electrolyte"]["mean_subsurface_porosity"]:
+        assert mean == pytest.approx(pellet, abs=0.015)
+    params = QuantifyParameters(interface_um=4.0, electrolyte_bin_um=5.0)
+    result = quantify(cell["labels"], parameters=params)
+    split = result.record["electrolyte"]["bulk_vs_interfacial"][0]
+    assert split["bulk"] == pytest.approx(pellet, abs=0.02)
+    assert split["interfacial"] == pytest.approx(pellet, abs=0.03)
+    assert len(result.record["electrolyte"]["profiles"][0]) == 4  # 20 um pellet in 5 um bins
+
+
+def test_cli_writes_the_contract(cell, meso_exe, tmp_path):
+    out = tmp_path / "q"
+    run = [*meso_exe, "quantify", *map(str, cell["recs"]), "--labels", *map(str, cell["labels"]),
+           "--out", str(out), "--quiet"]  # fmt: skip
+    done = subprocess.run(run, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    record = json.loads((out / "quantify.json").read_text())
+    assert record["units"]["current_density"] == "uA/cm^2"
+    assert [s["time_hours"] for s in record["steps"]] == [0.0, 2.0, 4.0]
+    with h5py.File(out / "quantify.h5") as fh:
+        for side in ("top", "bottom"):
+            assert fh[f"electrodes/{side}/thickness_um"].shape == (3, 64, 64)
+            assert fh[f"electrodes/{side}/current_density_uA_per_cm2"].shape == (2, 64, 64)
+            assert fh[f"electrodes/{side}/pore_density"].shape == (3, 64, 64)
+        assert fh["electrolyte/subsurface_porosity"].shape == (3, 64, 64)
+    for name in ("hot_spots.csv", "profiles.csv", "current_density_top.png", "hot_spot_slices.png"):
+        assert (out / name).is_file(), name
+
+
+def _variant(cell, tmp_path, name, change):
+    micro = load(cell["labels"][0])
+    labels = micro.labels.copy()
+    change(labels)
+    path = tmp_path / f"{name}.h5"
+    save(micro.with_labels(labels), path)
+    return path
+
+
+def test_edge_cases_are_clear_errors(cell, tmp_path, meso_exe):
+    first, second = cell["labels"][:2]
+    bi, ti = cell["record"]["bottom_interface_z"], cell["record"]["top_interface_z"]
+
+    def absent(labels):  # top electrode replaced by steel: the collector touches the pellet
+        labels[:, :, ti:][labels[:, :, ti:] == LITHIUM] = 4
+
+    def delaminated(labels):  # a void across the whole bottom interface, as deep as the band
+        labels[:, :, bi - 10 : bi][labels[:, :, bi - 10 : bi] == LITHIUM] = PORE
+
+    with pytest.raises(InputError, match="top electrode is absent"):
+        quantify([_variant(cell, tmp_path, "absent", absent), second])
+    with pytest.raises(InputError, match="bottom electrode is fully delaminated"):
+        quantify([_variant(cell, tmp_path, "delam", delaminated), second])
+    small = load(first)
+    save(small.crop((0, 0, 0), (60, 60, 64)), tmp_path / "small.h5")
+    with pytest.raises(InputError, match="differs from"):
+        quantify([first, tmp_path / "small.h5"])
+    save(load(second, voxel_size_um=0.5), tmp_path / "half.h5")
+    with pytest.raises(InputError, match="voxel size 0.5 um differs"):
+        quantify([first, tmp_path / "half.h5"])
+    with pytest.raises(InputError, match="do not match the reconstruction"):
+        quantify(cell["recs"][:2], labels=[first, tmp_path / "small.h5"])
+    done = subprocess.run(
+        [*meso_exe, "quantify", str(first), str(tmp_path / "small.h5"), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (tmp_path / "o").exists()
