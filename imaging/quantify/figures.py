@@ -104,18 +104,62 @@ def electrolyte_profiles(record: dict, target: Path) -> Path:
 
 
 def spot_crops(
-    crops: list[tuple[str, np.ndarray]],
+    crops: list[tuple[str, np.ndarray, tuple[float, float]]],
     target: Path,
     *,
     names: tuple[str, str],
     voxel_size_um: float,
     colorbar_label: str,
 ) -> Path | None:
-    """The raw slices through each hot spot (lateral axis horizontal, cell axis vertical)."""
+    """The raw slices through each hot spot (lateral axis horizontal, cell axis vertical), axes in
+    um of the volume (each crop placed at its `origin`, the corner of its first voxel)."""
     if not crops:
         return None
     fig, axes = _figure(len(crops), "Slices through the hot spots")
-    for ax, (title, plane) in zip(axes, crops, strict=True):
-        show_plane(ax, plane, names, voxel_size_um, colorbar_label, cmap="gray")
+    for ax, (title, plane, origin) in zip(axes, crops, strict=True):
+        image = show_plane(ax, plane, names, voxel_size_um, colorbar_label, cmap="gray")
+        x0, x1, y0, y1 = image.get_extent()
+        image.set_extent([x0 + origin[0], x1 + origin[0], y0 + origin[1], y1 + origin[1]])
+        ax.set_xlim(x0 + origin[0], x1 + origin[0])
+        ax.set_ylim(y0 + origin[1], y1 + origin[1])
         ax.set_title(title, fontsize="small")
+    return _save(fig, target)
+
+
+def tortuosity_maps(
+    maps: np.ndarray,
+    target: Path,
+    *,
+    slab_titles: list[str],
+    step_titles: list[str],
+    lateral_axes: tuple[str, str],
+    window_um: float,
+) -> Path | None:
+    """(steps, slabs, windows a, windows b) tortuosity factors: one row per step, one column per
+    slab along the cell axis (bottom interface to top), lateral axes in um, one colour range."""
+    if maps.size == 0:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_steps, n_slabs = maps.shape[:2]
+    fig, axes = plt.subplots(
+        n_steps,
+        n_slabs,
+        figsize=(3.4 * n_slabs, 2.9 * n_steps),
+        layout="constrained",
+        squeeze=False,
+    )
+    fig.suptitle("electrolyte: tortuosity factor along the cell axis per window")
+    finite = maps[np.isfinite(maps)]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (1.0, 2.0)
+    vmax = max(vmax, vmin + 1e-6)
+    for row, step_title in enumerate(step_titles):
+        for col, slab_title in enumerate(slab_titles):
+            ax = axes[row, col]
+            show_plane(ax, maps[row, col], lateral_axes, window_um, "tortuosity factor",
+                       vmin=vmin, vmax=vmax, cmap="magma")  # fmt: skip
+            ax.set_title(f"{step_title}: {slab_title}", fontsize="small")
     return _save(fig, target)

@@ -10,9 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from imaging.quantify import electrolyte, maps, profiles
+from imaging.quantify import electrolyte, maps, profiles, tortuosity
 from imaging.quantify.grey_labels import otsu_labels
 from imaging.quantify.hotspots import find_spots
+from imaging.quantify.modality import DEFINITION as MODALITY_DEFINITION
+from imaging.quantify.modality import porosity_modality
 from imaging.quantify.regions import (
     Edges,
     Layers,
@@ -43,15 +45,20 @@ class QuantifyParameters:
     hot_spot_min_area_um2: float = 10.0
     edge_smoothing_vox: float = 1.0
     layers: dict[str, list[int]] | None = None
+    window_um: float = 100.0
+    tortuosity: bool = True
+    max_modes: int = 4
 
     def check(self) -> None:
         for name in ("band_um", "depth_um", "bin_um", "electrolyte_bin_um", "interface_um",
-                     "tile_um"):  # fmt: skip
+                     "tile_um", "window_um"):  # fmt: skip
             value = getattr(self, name)
             if not value > 0:
                 raise InputError(f"--{name[:-3].replace('_', '-')}-um", f"must be > 0, got {value}")
         if self.hot_spot_n_std < 0 or self.hot_spot_min_area_um2 < 0:
             raise InputError("--hot-spot-std", "hot-spot thresholds must be >= 0")
+        if self.max_modes < 1:
+            raise InputError("--max-modes", f"must be >= 1, got {self.max_modes}")
 
 
 @dataclass
@@ -82,7 +89,16 @@ def _check_contact(
         )  # fmt: skip
 
 
-def _step_measures(step, stack: StepStack, params: QuantifyParameters, source: str) -> dict:
+def _step_measures(
+    step,
+    stack: StepStack,
+    params: QuantifyParameters,
+    source: str,
+    windows: list[tortuosity.Window] | None,
+    dense_cache: dict,
+) -> dict:
+    """Every per-step number; the tortuosity windows are planned on the first step (`windows`
+    None) and reused for the others, so every step is solved on the same windows."""
     voxel = stack.voxel_size_um
     level = level_volume(step.grey, step.labels)
     override = Layers(**{k: tuple(v) for k, v in params.layers.items()}) if params.layers else None
@@ -124,7 +140,91 @@ def _step_measures(step, stack: StepStack, params: QuantifyParameters, source: s
             edges, labels, voxel, params.interface_um
         ),
     }
+    if params.tortuosity:
+        if windows is None:
+            windows, regions = tortuosity.plan_windows(
+                edges, voxel, window_um=params.window_um, interface_um=params.interface_um
+            )
+            out["tortuosity_plan"] = (windows, regions)
+        out["tortuosity"] = tortuosity.window_tortuosity(
+            labels, edges.inside, windows, voxel, dense_cache
+        )
     return out
+
+
+def _tortuosity_outputs(
+    measures: list[dict], voxel: float, stack: StepStack, arrays: dict, tables: dict
+) -> dict[str, Any]:
+    """quantify.h5's `electrolyte/tortuosity_*` (steps x windows), the `tortuosity` table and
+    the record: per-window values and the mean per region (interfacial bottom, bulk, top)."""
+    from meso.conduction.results import TAU_DEFINITION
+
+    windows, regions = measures[0]["tortuosity_plan"]
+    per_step = [m["tortuosity"] for m in measures]
+    for key in ("tortuosity_factor", "tortuosity_factor_normalised", "porosity"):
+        name = key if key != "porosity" else "tortuosity_window_porosity"
+        arrays[f"electrolyte/{name}"] = np.array([t[key] for t in per_step], np.float32).reshape(
+            len(measures), len(windows)
+        )
+    centres = np.array([w.centre_um(voxel) for w in windows], np.float32).reshape(-1, 3)
+    arrays["electrolyte/tortuosity_window_centres_um"] = centres
+    arrays["electrolyte/tortuosity_window_slab"] = np.array([w.slab for w in windows], np.int32)
+    names = (*stack.lateral_axes, stack.cell_axis)
+    tables["tortuosity"] = []
+    for index, t in enumerate(per_step):
+        for k, window in enumerate(windows):
+            tables["tortuosity"].append({
+                "step": index, "window": k, "slab": window.slab, "region": window.region,
+                **{f"centre_{n}_um": float(c) for n, c in zip(names, centres[k], strict=True)},
+                "thickness_um": (window.c[1] - window.c[0]) * voxel,
+                "porosity": float(t["porosity"][k]),
+                "tortuosity_factor": float(t["tortuosity_factor"][k]),
+                "tortuosity_factor_normalised": float(t["tortuosity_factor_normalised"][k]),
+                "percolating": bool(t["percolating"][k]),
+            })  # fmt: skip
+    slab_of = np.array([w.slab for w in windows], int)
+    region_of = np.array([w.region for w in windows], dtype=object).reshape(-1)
+
+    def by(key: str, t: dict, select: np.ndarray) -> float | None:
+        select = np.asarray(select, bool).reshape(-1)
+        return _mean(t[key][select]) if select.any() else None
+
+    return {
+        "solver": "meso.conduct, method fv, along the cell axis of each window",
+        "tortuosity_definition": TAU_DEFINITION,
+        "normalisation": tortuosity.NORMALISATION,
+        "lateral_window_um": [
+            (windows[0].a[1] - windows[0].a[0]) * voxel if windows else None,
+            (windows[0].b[1] - windows[0].b[0]) * voxel if windows else None,
+        ],
+        "slabs": [{"slab": k, "region": r} for k, r in enumerate(regions)],
+        "windows": len(windows),
+        "window_centres_um": centres.tolist(),
+        "window_centres_axes": list(names),
+        "per_step": [
+            {
+                "mean_by_region": {r: by("tortuosity_factor", t, region_of == r)
+                                   for r in dict.fromkeys(regions)},
+                "mean_normalised_by_region": {
+                    r: by("tortuosity_factor_normalised", t, region_of == r)
+                    for r in dict.fromkeys(regions)
+                },
+                "mean_by_slab": [by("tortuosity_factor", t, slab_of == k)
+                                 for k in range(len(regions))],
+                "tortuosity_factor": [_finite(v) for v in t["tortuosity_factor"]],
+                "tortuosity_factor_normalised": [
+                    _finite(v) for v in t["tortuosity_factor_normalised"]
+                ],
+                "porosity": [_finite(v) for v in t["porosity"]],
+                "percolating": t["percolating"].tolist(),
+            }
+            for t in per_step
+        ],
+    }  # fmt: skip
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def _mean(values: np.ndarray) -> float | None:
@@ -161,10 +261,12 @@ def quantify(
     )
     voxel = stack.voxel_size_um
     measures = []
+    windows, dense_cache = None, {}
     for step, files in zip(stack.steps, stack.files, strict=True):
         if progress is not None:
             progress(step.name)
-        measures.append(_step_measures(step, stack, params, files["step"]))
+        measures.append(_step_measures(step, stack, params, files["step"], windows, dense_cache))
+        windows = windows if windows is not None else measures[0].get("tortuosity_plan", [None])[0]
     inside = np.logical_and.reduce([m["edges"].inside for m in measures])
     with_labels = stack.steps[0].labels is not None
     arrays: dict[str, np.ndarray] = {}
@@ -231,6 +333,9 @@ def quantify(
                     if m[side]["local_porosity"].size
                     else None,
                     "values": m[side]["local_porosity"].tolist(),
+                    "modality": porosity_modality(
+                        m[side]["local_porosity"], max_modes=params.max_modes
+                    ),
                 }
                 for m in measures
             ],
@@ -286,6 +391,11 @@ def quantify(
             ],
             "profiles": [m["electrolyte"]["profile"] for m in measures],
         },
+        "local_porosity_modality_definition": MODALITY_DEFINITION,
     }
+    if params.tortuosity:
+        record["electrolyte"]["tortuosity"] = _tortuosity_outputs(
+            measures, voxel, stack, arrays, tables
+        )
     record["wall_seconds"] = time.perf_counter() - t0
     return QuantifyResult(record, arrays, tables, spot_maps, stack)

@@ -140,12 +140,18 @@ def _crossing(
 
 
 def find_edges(
-    level: np.ndarray, layers: Layers, inside: np.ndarray, *, smoothing_vox: float
+    level: np.ndarray,
+    layers: Layers,
+    inside: np.ndarray,
+    *,
+    smoothing_vox: float,
+    electrode_levels: dict[str, float] | None = None,
 ) -> Edges:
     """Per column: the steel|Li and Li|LLZO edges of both electrodes at the half-level crossing
     of the profile smoothed along the cell axis (Gaussian, `smoothing_vox`; 0 for labels), walking
     out from the middle of each electrode. The half level lies between the electrode's level (the
-    median over the cell) and that column's collector or pellet level (their medians)."""
+    median over the cell, or `electrode_levels[side]` when a block of the cell is given) and
+    that column's collector or pellet level (their medians)."""
     profile = level.astype(np.float32)
     if smoothing_vox > 0:
         profile = ndimage.gaussian_filter1d(profile, smoothing_vox, axis=2)
@@ -161,7 +167,10 @@ def find_edges(
         ("bottom", layers.bottom_electrode, layers.bottom_collector),
         ("top", layers.top_electrode, layers.top_collector),
     ):
-        low = float(np.median(profile[:, :, electrode[0] : electrode[1]][inside]))
+        if electrode_levels is not None:
+            low = electrode_levels[side]
+        else:
+            low = float(np.median(profile[:, :, electrode[0] : electrode[1]][inside]))
         collector = column_level(collector_run)
         middle = (electrode[0] + electrode[1] - 1) // 2
         toward_pellet = 1 if side == "bottom" else -1

@@ -15,8 +15,9 @@ from meso.io.atomic import atomic_path, write_csv, write_json
 MAX_CROPS = 6
 
 
-def _crops(result: QuantifyResult) -> list[tuple[str, np.ndarray]]:
-    """Slices along the cell axis through each hot spot's centre, from the step after its interval."""
+def _crops(result: QuantifyResult) -> list[tuple[str, np.ndarray, tuple[float, float]]]:
+    """Slices along the cell axis through each hot spot's centre, from the step after its
+    interval, with the position of their first voxel's corner in the volume (um)."""
     stack, voxel = result.stack, result.stack.voxel_size_um
     crops = []
     for row in [r for r in result.tables["hot_spots"] if r["kind"] == "hot"][:MAX_CROPS]:
@@ -31,8 +32,47 @@ def _crops(result: QuantifyResult) -> list[tuple[str, np.ndarray]]:
         a0, a1 = max(a - half, 0), min(a + half, volume.shape[0])
         title = (f"{row['electrode']} {row['interval']}->{row['interval'] + 1}: "
                  f"{stack.lateral_axes[1]} = {row['centre_b_um']:.0f} um")  # fmt: skip
-        crops.append((title, np.asarray(volume[a0:a1, min(b, volume.shape[1] - 1), c0:c1], float)))
+        plane = np.asarray(volume[a0:a1, min(b, volume.shape[1] - 1), c0:c1], float)
+        crops.append((title, plane, (a0 * voxel, c0 * voxel)))
     return crops
+
+
+def _axes(name: str, array: np.ndarray, lateral: tuple[str, str], cell_axis: str) -> str:
+    """What each axis of a quantify.h5 dataset runs over."""
+    if name == "electrolyte/tortuosity_window_centres_um":
+        return f"window; {lateral[0]}, {lateral[1]}, {cell_axis} (um)"
+    if name == "electrolyte/tortuosity_window_slab":
+        return "window"
+    if name.startswith("electrolyte/tortuosity"):
+        return "step, window"
+    return f"step, {lateral[0]}, {lateral[1]}" if array.ndim == 3 else ""
+
+
+def _tortuosity_figure(result: QuantifyResult, out: Path, steps: list[str]) -> Path | None:
+    """tortuosity_factor.png: the per-window tortuosity factors as lateral maps per slab."""
+    record = result.record["electrolyte"].get("tortuosity")
+    if not record or not record["windows"]:
+        return None
+    windows = result.arrays["electrolyte/tortuosity_window_centres_um"]
+    slabs = result.arrays["electrolyte/tortuosity_window_slab"]
+    width, width_b = record["lateral_window_um"]
+    a_index = np.round(windows[:, 0] / width - 0.5).astype(int)
+    b_index = np.round(windows[:, 1] / width_b - 0.5).astype(int)
+    values = result.arrays["electrolyte/tortuosity_factor"]
+    maps = np.full(
+        (len(values), len(record["slabs"]), a_index.max() + 1, b_index.max() + 1), np.nan
+    )
+    for k in range(len(slabs)):
+        maps[:, slabs[k], a_index[k], b_index[k]] = values[:, k]
+    titles = [s["region"].replace("_", " ") for s in record["slabs"]]
+    return figures.tortuosity_maps(
+        maps,
+        out / "tortuosity_factor.png",
+        slab_titles=titles,
+        step_titles=steps,
+        lateral_axes=result.stack.lateral_axes,
+        window_um=width,
+    )
 
 
 def write_outputs(result: QuantifyResult, out_dir: str | Path) -> list[Path]:
@@ -44,7 +84,7 @@ def write_outputs(result: QuantifyResult, out_dir: str | Path) -> list[Path]:
     with atomic_path(out / "quantify.h5") as tmp, h5py.File(tmp, "w") as fh:
         for name, array in result.arrays.items():
             dataset = fh.create_dataset(name, data=array, compression="gzip")
-            dataset.attrs["axes"] = f"step, {lateral[0]}, {lateral[1]}" if array.ndim == 3 else ""
+            dataset.attrs["axes"] = _axes(name, array, lateral, stack.cell_axis)
         fh.attrs["voxel_size_um"] = voxel
         fh.attrs["cell_axis"] = stack.cell_axis
         fh.attrs["times_hours"] = np.asarray(stack.times_hours or [], float)
@@ -88,6 +128,9 @@ def write_outputs(result: QuantifyResult, out_dir: str | Path) -> list[Path]:
     written.append(path)
     written.append(figures.porosity_profiles(record, out / "porosity_profiles.png"))
     written.append(figures.electrolyte_profiles(record, out / "electrolyte_profile.png"))
+    path = _tortuosity_figure(result, out, steps)
+    if path:
+        written.append(path)
     grey = stack.steps[0].grey is not None
     path = figures.spot_crops(
         _crops(result),

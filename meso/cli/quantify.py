@@ -39,8 +39,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "processed identically: collectors, electrodes and pellet along the cell axis per lateral "
         "position, sub-voxel electrode thickness maps, current-density maps j = (t2 - t1) F / "
         "(dt V_Li) in uA/cm^2 with hot and cold spots, electrode porosity near the interface and "
-        "in depth, pore-density maps, electrolyte porosity profile, sub-surface map, bulk vs "
-        "interfacial. Writes DIR/quantify.json, quantify.h5, CSV tables and PNG figures.",
+        "in depth with its modality (Gaussian mixture, BIC), pore-density maps, electrolyte porosity "
+        "profile, sub-surface map, bulk vs interfacial, tortuosity-factor maps by meso.conduct "
+        "over lateral windows marched along the cell axis. Writes DIR/quantify.json, "
+        "quantify.h5, CSV tables and PNG figures.",
         epilog="example: meso quantify rec0.h5 rec1.h5 rec2.h5 --labels l0.h5 l1.h5 l2.h5 "
         "--times-hours 0,2,4 --out quant",
     )
@@ -71,6 +73,15 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    "%(default)s)")  # fmt: skip
     p.add_argument("--hot-spot-min-area", type=non_negative_float, default=10.0, metavar="UM2",
                    help="smallest spot area in um^2 (default %(default)s)")  # fmt: skip
+    p.add_argument("--window-um", type=positive_float, default=100.0, metavar="UM",
+                   help="lateral window of the electrolyte tortuosity-factor maps (default "
+                   "%(default)s; the whole lateral extent when smaller)")  # fmt: skip
+    p.add_argument("--no-tortuosity", action="store_true",
+                   help="skip the electrolyte tortuosity-factor maps (one meso.conduct solve "
+                   "per window and step)")  # fmt: skip
+    p.add_argument("--max-modes", type=int, default=4, metavar="K",
+                   help="most Gaussian-mixture components tried for the modality of the local "
+                   "porosity (default %(default)s)")  # fmt: skip
     p.add_argument("--layers", type=_layers, metavar="C0,E0,P0,P1,E1,C1",
                    help="override the detected layers: voxel indices along the cell axis where "
                    "the bottom collector, bottom electrode, pellet, top electrode and top "
@@ -93,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
         hot_spot_n_std=args.hot_spot_std,
         hot_spot_min_area_um2=args.hot_spot_min_area,
         layers=args.layers,
+        window_um=args.window_um,
+        tortuosity=not args.no_tortuosity,
+        max_modes=args.max_modes,
     )
     result = quantify(
         args.steps,

@@ -169,7 +169,17 @@ def test_cli_writes_the_contract(cell, meso_exe, tmp_path):
             assert fh[f"electrodes/{side}/current_density_uA_per_cm2"].shape == (2, 64, 64)
             assert fh[f"electrodes/{side}/pore_density"].shape == (3, 64, 64)
         assert fh["electrolyte/subsurface_porosity"].shape == (3, 64, 64)
-    for name in ("hot_spots.csv", "profiles.csv", "current_density_top.png", "hot_spot_slices.png"):
+        tau = fh["electrolyte/tortuosity_factor"]
+        n_windows = fh["electrolyte/tortuosity_window_centres_um"].shape[0]
+        assert n_windows >= 2 and tau.shape == (3, n_windows)
+        assert np.all(tau[()] >= 1.0) and np.all(tau[()] < 1.5)  # a 5% porous pellet
+    tortuosity = record["electrolyte"]["tortuosity"]
+    assert "dense" in tortuosity["normalisation"]
+    assert {s["region"] for s in tortuosity["slabs"]} >= {"interfacial_bottom", "interfacial_top"}
+    modality = record["electrodes"]["bottom"]["local_porosity"][0]["modality"]
+    assert modality["modes"] in (1, 2, 3, 4) and modality["samples"] > 10
+    for name in ("hot_spots.csv", "profiles.csv", "current_density_top.png", "hot_spot_slices.png",
+                 "tortuosity.csv", "tortuosity_factor.png"):  # fmt: skip
         assert (out / name).is_file(), name
 
 
@@ -211,3 +221,57 @@ def test_edge_cases_are_clear_errors(cell, tmp_path, meso_exe):
     )  # fmt: skip
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_tortuosity_of_a_pore_layer_exceeds_that_of_a_dense_window():
+    """A pellet 40 voxels thick between flat interfaces at 10 and 50: the bottom interfacial
+    band (10 um) holds a perforated pore layer normal to the cell axis, the rest is dense."""
+    from imaging.quantify.regions import Edges
+    from imaging.quantify.tortuosity import plan_windows, window_tortuosity
+
+    n = 16
+    labels = np.full((n, n, 60), LITHIUM, np.uint8)
+    labels[:, :, 10:50] = 1
+    labels[:, :, 15] = PORE
+    labels[::4, ::4, 15] = 1  # one column in 16 passes the layer
+    flat = np.ones((n, n))
+    edges = Edges(np.ones((n, n), bool), 0 * flat, 10 * flat, 50 * flat, 60 * flat)
+    windows, regions = plan_windows(edges, 1.0, window_um=8, interface_um=10)
+    assert regions == ["interfacial_bottom", "bulk", "bulk", "interfacial_top"]
+    assert len(windows) == 4 * 4 and windows[0].c == (10, 20)
+    out = window_tortuosity(labels, edges.inside, windows, 1.0)
+    bottom = np.array([w.region == "interfacial_bottom" for w in windows])
+    assert np.all(out["tortuosity_factor"][bottom] > 1.5)
+    assert np.allclose(out["tortuosity_factor"][~bottom], 1.0, atol=1e-9)
+    assert np.allclose(out["tortuosity_factor_normalised"][~bottom], 1.0)
+    assert np.allclose(out["porosity"][bottom], (1 - 4 / 64) / 10)  # 60 of 64 in one of 10
+
+
+def test_modality_tells_bimodal_from_unimodal_porosity():
+    from imaging.quantify.modality import porosity_modality
+
+    rng = np.random.default_rng(3)
+    unimodal = rng.normal(0.10, 0.02, 200)
+    bimodal = np.r_[rng.normal(0.05, 0.01, 100), rng.normal(0.25, 0.02, 100)]
+    assert porosity_modality(unimodal)["modes"] == 1
+    two = porosity_modality(bimodal)
+    assert two["modes"] == 2 and two["means"] == pytest.approx([0.05, 0.25], abs=0.01)
+    assert porosity_modality(np.full(20, 0.1))["modes"] is None  # no spread
+    assert porosity_modality(unimodal[:5])["modes"] is None  # too few tiles
+
+
+def test_thickness_read_in_lateral_blocks_matches_the_whole_volume(cell):
+    from imaging.quantify.blocks import electrode_thickness_in_blocks
+
+    whole = cell["result"].arrays
+    for step in (0, 1):
+        blocks = electrode_thickness_in_blocks(
+            cell["recs"][step], labels_path=cell["labels"][step], voxel_size_um=VOXEL_UM, block=16
+        )
+        assert blocks["largest_block_bytes"] <= 16 * 16 * 64 * 5
+        for side in ("bottom", "top"):
+            mine = blocks[f"{side}_thickness_um"]
+            theirs = whole[f"electrodes/{side}/thickness_um"][step]
+            both = np.isfinite(mine) & np.isfinite(theirs)
+            assert both.sum() > 0.9 * np.isfinite(theirs).sum()
+            assert np.abs(mine[both] - theirs[both]).mean() < 0.05, side
