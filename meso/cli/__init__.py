@@ -27,6 +27,8 @@ COMMAND_MODULES = [
     "conduct",
     "mesh",
     "quantify",
+    "hotspot",
+    "extract",
     "validate",
 ]
 

@@ -126,19 +126,32 @@ class FvProblem:
         matrix.assemble()
         return matrix
 
-    def electrode_conductance(self, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    def electrode_conductance(
+        self, axis: int, electrode_masks: tuple[Any, Any] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Conductance 2 sigma h (area h^2 over h/2) of each owned voxel to the min and the
-        max electrode of `axis` (zero away from the two faces)."""
+        max electrode of `axis` (zero away from the two faces). `electrode_masks` (min face,
+        max face): 2D 0/1 arrays over the face (its two other axes in order; None = the whole
+        face) switching the coupling of each face voxel on or off (partial contact)."""
         g = 2 * self.sigma_owned * self.h
         coordinate = self.ijk[:, axis]
-        return np.where(coordinate == 0, g, 0.0), np.where(
-            coordinate == self.shape[axis] - 1, g, 0.0
-        )
+        sides = [coordinate == 0, coordinate == self.shape[axis] - 1]
+        if electrode_masks is not None:
+            others = [b for b in range(3) if b != axis]
+            for side, mask in enumerate(electrode_masks):
+                if mask is not None:
+                    on = np.asarray(mask, dtype=bool)[
+                        self.ijk[:, others[0]], self.ijk[:, others[1]]
+                    ]
+                    sides[side] = sides[side] & on
+        return np.where(sides[0], g, 0.0), np.where(sides[1], g, 0.0)
 
-    def solve(self, axis: str | int, solver_options: dict[str, Any] | None = None) -> FvSolution:
-        """Potential for 1 V on the min face of `axis` and 0 V on the max face."""
+    def solve(self, axis: str | int, solver_options: dict[str, Any] | None = None,
+              electrode_masks: tuple[Any, Any] | None = None) -> FvSolution:  # fmt: skip
+        """Potential for 1 V on the min face of `axis` and 0 V on the max face (on the face
+        voxels of `electrode_masks` only, see ``electrode_conductance``)."""
         a = axis_index(axis)
-        g_min, g_max = self.electrode_conductance(a)
+        g_min, g_max = self.electrode_conductance(a, electrode_masks)
         diagonal = self.base_diagonal.duplicate()
         diagonal.setArray(self.base_diagonal.getArray() + g_min + g_max)
         self.matrix.setDiagonal(diagonal)

@@ -1,0 +1,124 @@
+"""Electrolyte subvolumes and contact maps cut from a segmented Li|LLZO|Li cell (`meso extract`).
+
+The layers along the cell axis come from ``imaging.quantify.regions.find_layers`` on the labels'
+bright phases; the pellet's run is the electrolyte. Regions along the cell axis: the whole
+pellet (``electrolyte``), the `depth` next to each interface (``interface-bottom``,
+``interface-top``) and what lies between them (``bulk``); laterally a centred square window
+(default: the bounding box of the cell's columns). Contact maps (one per interface, over the
+window): 1 where lithium (label 3) in the electrode's last slice touches LLZO (grain 1 or grain
+boundary 2) in the pellet's first slice, 0 where a void or delamination breaks contact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imaging.quantify.regions import cell_columns, find_layers, level_volume
+from meso.errors import InputError
+from meso.io.atomic import atomic_path, write_json
+from meso.io.volumes import save
+from meso.microstructure import AXES, Microstructure, axis_index
+
+REGIONS = ("electrolyte", "interface-top", "interface-bottom", "bulk")
+LITHIUM, LLZO = 3, (1, 2)
+
+
+def _bounding_box(mask: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1)
+
+
+def _window(box: tuple[int, int], width: int | None) -> tuple[int, int]:
+    lo, hi = box
+    if width is None or width >= hi - lo:
+        return lo, hi
+    start = lo + (hi - lo - width) // 2
+    return start, start + width
+
+
+def _coarse_map(contact: np.ndarray, factor: int) -> np.ndarray:
+    """Block average >= 1/2 as contact (trailing pixels dropped, as in the volume)."""
+    n0, n1 = contact.shape[0] // factor, contact.shape[1] // factor
+    blocks = contact[: n0 * factor, : n1 * factor].reshape(n0, factor, n1, factor)
+    return (blocks.mean(axis=(1, 3)) >= 0.5).astype(np.uint8)
+
+
+def extract(
+    m: Microstructure,
+    region: str = "electrolyte",
+    *,
+    depth_um: float = 100.0,
+    window_um: float | None = None,
+    downsample: int = 1,
+) -> tuple[Microstructure, dict[str, np.ndarray], dict[str, Any]]:
+    """The subvolume of `region`, the contact maps {"bottom", "top"} over its lateral window
+    (uint8, indexed by the two lateral axes in order) and the provenance (offsets in voxels and
+    um, layers, contact fractions)."""
+    if region not in REGIONS:
+        raise InputError("region", f"unknown region {region!r}; expected one of {REGIONS}")
+    a = axis_index(m.cell_axis)
+    source = str(m.metadata.get("source", "labels"))
+    labels = np.moveaxis(m.labels, a, 2)  # the cell axis last, as regions.py expects
+    level = level_volume(None, labels)
+    layers = find_layers(level, source)
+    start, stop = layers.pellet
+    depth = round(depth_um / m.voxel_size_um)
+    if depth < 1:
+        raise InputError("depth_um", f"{depth_um} um is less than one voxel ({m.voxel_size_um} um)")
+    runs = {"electrolyte": (start, stop), "interface-bottom": (start, min(start + depth, stop)),
+            "interface-top": (max(stop - depth, start), stop),
+            "bulk": (start + depth, stop - depth)}  # fmt: skip
+    k0, k1 = runs[region]
+    if k1 <= k0:
+        raise InputError("depth_um", f"the pellet ({stop - start} voxels) has no bulk beyond "
+                         f"{depth} voxels from each interface")  # fmt: skip
+    box = _bounding_box(cell_columns(level, layers))
+    width = None if window_um is None else max(1, round(window_um / m.voxel_size_um))
+    (i0, i1), (j0, j1) = (_window(b, width) for b in box)
+    sub = np.ascontiguousarray(np.moveaxis(labels[i0:i1, j0:j1, k0:k1], 2, a))
+    contacts = {
+        "bottom": (labels[i0:i1, j0:j1, start - 1] == LITHIUM)
+        & np.isin(labels[i0:i1, j0:j1, start], LLZO),
+        "top": (labels[i0:i1, j0:j1, stop] == LITHIUM)
+        & np.isin(labels[i0:i1, j0:j1, stop - 1], LLZO),
+    }
+    contacts = {face: c.astype(np.uint8) for face, c in contacts.items()}
+    lateral = [b for b in range(3) if b != a]
+    offsets = [0, 0, 0]
+    offsets[lateral[0]], offsets[lateral[1]], offsets[a] = i0, j0, k0
+    provenance = {
+        "source": source, "step": m.metadata.get("step"), "region": region,
+        "cell_axis": AXES[a], "depth_um": depth_um, "window_um": window_um,
+        "offset_vox": offsets, "offset_um": [o * m.voxel_size_um for o in offsets],
+        "layers": layers.as_dict(),
+    }  # fmt: skip
+    out = m.with_labels(sub, extract=provenance)
+    if downsample > 1:
+        out = out.downsample(downsample)
+        contacts = {face: _coarse_map(c, downsample) for face, c in contacts.items()}
+    provenance["downsample"] = int(downsample)
+    provenance["shape"] = list(out.shape)
+    provenance["voxel_size_um"] = out.voxel_size_um
+    provenance["contact_fraction"] = {face: float(c.mean()) for face, c in contacts.items()}
+    return out, contacts, provenance
+
+
+def write_extract(out_dir: str | Path, m: Microstructure, contacts: dict[str, np.ndarray],
+                  provenance: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """subvolume.h5 (labels), contact_top.npy, contact_bottom.npy and extract.json in `out_dir`."""
+    out_dir = Path(out_dir)
+    save(m, out_dir / "subvolume.h5")
+    for face, contact in contacts.items():
+        with atomic_path(out_dir / f"contact_{face}.npy") as tmp:
+            with open(tmp, "wb") as fp:
+                np.save(fp, contact)
+    document = {**provenance, "files": {"labels": "subvolume.h5", "contact_top": "contact_top.npy",
+                                        "contact_bottom": "contact_bottom.npy"}}  # fmt: skip
+    write_json(out_dir / "extract.json", document)
+    return document
+
+
+__all__ = ["REGIONS", "extract", "write_extract"]
