@@ -122,10 +122,10 @@ def conduct_with_contacts(
     axis: str | int | None = None,
     contact_bottom: Any = None,
     contact_top: Any = None,
+    *,
     bias_V: float = 1.0,
     materials: Materials | None = None,
     comm: MPI.Comm = MPI.COMM_WORLD,
-    *,
     potential: bool = False,
     solver_options: dict[str, Any] | None = None,
 ) -> ContactConduction:

@@ -85,8 +85,8 @@ def hotspot(
     hotspot.json, current_density_{face}.npy (normalised by the mean over the contact, NaN
     outside it) and current_density_{face}.png; with `fields`, potential_V.npy and
     flux_section.png. Returns the JSON document."""
-    r = conduct_with_contacts(m, axis, contact_bottom, contact_top, bias_V, materials, comm,
-                              potential=fields)  # fmt: skip
+    r = conduct_with_contacts(m, axis, contact_bottom, contact_top, bias_V=bias_V,
+                              materials=materials, comm=comm, potential=fields)  # fmt: skip
     if comm.rank != 0:
         return {}
     out = Path(out)
