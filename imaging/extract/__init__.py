@@ -100,6 +100,7 @@ def extract(
         out = out.downsample(downsample)
         contacts = {face: _coarse_map(c, downsample) for face, c in contacts.items()}
     provenance["downsample"] = int(downsample)
+    provenance["source_voxel_size_um"] = m.voxel_size_um
     provenance["shape"] = list(out.shape)
     provenance["voxel_size_um"] = out.voxel_size_um
     provenance["contact_fraction"] = {face: float(c.mean()) for face, c in contacts.items()}

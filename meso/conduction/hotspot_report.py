@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mpi4py import MPI
 
-from meso.conduction.contact import FACES, ContactConduction, conduct_with_contacts
-from meso.io.atomic import atomic_path, write_json
-from meso.materials import Materials
+from meso.conduction.contact import FACES, ContactConduction
+from meso.conduction.hotspot_fields import cell_current_density
+from meso.io.atomic import atomic_path
 from meso.microstructure import AXES, Microstructure, axis_index
 
 
@@ -46,21 +45,20 @@ def _section_png(r: ContactConduction, voxel_size_um: float, target: Path) -> di
     others = [b for b in range(3) if b != a]
     face = max(FACES, key=lambda f: np.nanmax(r.normalised(f)))
     p, q = np.unravel_index(np.nanargmax(r.normalised(face)), r.normalised(face).shape)
-    phi = np.nan_to_num(r.potential_V, nan=0.0)
-    h = voxel_size_um * 1e-6
-    flux = [-r.sigma_S_per_m * g for g in np.gradient(phi, h)]
+    flux = cell_current_density(r, voxel_size_um * 1e-6)
     # the section keeps the first lateral axis and the cell axis, at the spot's second index
     plane_axes = (others[0], a)
     index = [slice(None)] * 3
     index[others[1]] = q
     idx = tuple(index)
     jx, jz = flux[others[0]][idx], flux[a][idx]
-    magnitude = np.where(r.sigma_S_per_m[idx] > 0, np.hypot(jx, jz), np.nan)
+    magnitude = np.hypot(jx, jz)
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     show_plane(ax, magnitude, (AXES[plane_axes[0]], AXES[a]), voxel_size_um, "|J| (A/m$^2$)")
     n0, n1 = magnitude.shape
     xs, ys = (np.arange(n0) + 0.5) * voxel_size_um, (np.arange(n1) + 0.5) * voxel_size_um
-    ax.streamplot(xs, ys, jx.T, jz.T, color="white", linewidth=0.6, density=1.2)
+    ax.streamplot(xs, ys, np.nan_to_num(jx).T, np.nan_to_num(jz).T, color="white",
+                  linewidth=0.6, density=1.2)  # fmt: skip
     ax.set_title(f"flux near the strongest spot ({face}, {AXES[others[1]]} index {q})")
     with atomic_path(target) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
@@ -68,27 +66,18 @@ def _section_png(r: ContactConduction, voxel_size_um: float, target: Path) -> di
     return {"face": face, "spot_index": [int(p), int(q)], "plane": f"{AXES[others[1]]}={q}"}
 
 
-def hotspot(
+def hotspot_outputs(
+    r: ContactConduction,
     m: Microstructure,
     out: str | Path,
     *,
-    axis: str | int | None = None,
-    contact_bottom: Any = None,
-    contact_top: Any = None,
-    bias_V: float = 1.0,
-    materials: Materials | None = None,
-    comm: MPI.Comm = MPI.COMM_WORLD,
     fields: bool = False,
     inputs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Solve with partial contacts (``conduct_with_contacts``) and write into `out` (rank 0):
-    hotspot.json, current_density_{face}.npy (normalised by the mean over the contact, NaN
-    outside it) and current_density_{face}.png; with `fields`, potential_V.npy and
-    flux_section.png. Returns the JSON document."""
-    r = conduct_with_contacts(m, axis, contact_bottom, contact_top, bias_V=bias_V,
-                              materials=materials, comm=comm, potential=fields)  # fmt: skip
-    if comm.rank != 0:
-        return {}
+    """Write the outputs of the solve `r` on `m` into `out` (call on rank 0):
+    current_density_{face}.npy (normalised by the mean over the contact, NaN outside it) and
+    current_density_{face}.png; with `fields`, potential_V.npy and flux_section.png. Returns the
+    hotspot.json document (not written: callers add their sections)."""
     out = Path(out)
     a = axis_index(r.axis)
     names = tuple(AXES[b] for b in range(3) if b != a)
@@ -127,8 +116,7 @@ def hotspot(
                 np.save(fp, r.potential_V)
         document["fields"] = {"potential": "potential_V.npy", "section": "flux_section.png",
                               **_section_png(r, m.voxel_size_um, out / "flux_section.png")}  # fmt: skip
-    write_json(out / "hotspot.json", document)
     return document
 
 
-__all__ = ["hotspot"]
+__all__ = ["hotspot_outputs"]
