@@ -3,9 +3,11 @@ whether windows of lower effective properties carry the higher flux and stress.
 
 Stress: ``meso.elastic`` along the cell axis (one face held, the other pushed in, sides free;
 linear, so the fields of a strain of -1e-3 are scaled until the mean axial stress over the
-faces is -P). Reported over P: von Mises peak and 99th percentile over the solid, its mean next
-to pores (solid voxels sharing a face with a pore) and in the face layer under the current hot
-spots (contact pixels at or above the 99th percentile of the interfacial current density).
+faces is -P). Reported over P: von Mises peak and 99th percentile over the solid; next to pores
+(solid voxels sharing a face with a pore) their share of the solid against their share of the
+stress hot spots (von Mises at or above its 99th percentile), and their mean; in the face layer
+under the current hot spots (contact pixels at or above the 99th percentile of the interfacial
+current density) the mean against that of the whole face layer.
 
 Windows: lateral columns of `window` voxels through the whole volume along the axis
 (``meso.studies.compare.window_bounds`` on each lateral axis). Each window's own
@@ -116,14 +118,15 @@ def stress_summary(
     solid = np.isfinite(vm)
     pores = ~m.solid_mask()
     near = solid & ndimage.binary_dilation(pores)
+    hot = solid & (vm >= np.percentile(vm[solid], 99))
     spots = {}
     for face, side in (("bottom", 0), ("top", -1)):
         j = normalised[face]
         layer = np.take(vm, side, axis=axis)
-        hot = np.isfinite(j) & (j >= np.nanpercentile(j, 99)) & np.isfinite(layer)
+        under = np.isfinite(j) & (j >= np.nanpercentile(j, 99)) & np.isfinite(layer)
         spots[face] = {
-            "pixels": int(hot.sum()),
-            "von_mises_mean_over_pressure": float(layer[hot].mean() / P) if hot.any() else None,
+            "pixels": int(under.sum()),
+            "von_mises_mean_over_pressure": float(layer[under].mean() / P) if under.any() else None,
             "face_layer_von_mises_mean_over_pressure": float(np.nanmean(layer) / P),
         }
     stats = s.statistics
@@ -139,7 +142,8 @@ def stress_summary(
             float(np.nanmax(s.hydrostatic_Pa) / 1e6),
         ],
         "next_to_pores": {
-            "voxels": int(near.sum()),
+            "solid_fraction": float(near.sum() / solid.sum()),
+            "stress_hot_spot_fraction": float(near[hot].mean()),
             "von_mises_mean_over_pressure": float(vm[near].mean() / P) if near.any() else None,
         },
         "at_current_hot_spots": spots,
