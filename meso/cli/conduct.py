@@ -53,6 +53,14 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="voxel mesh: fv: cell-centred finite volumes (TauFactor's scheme); fe: Q1 finite "
         "elements; both: report both and their difference (default fv)",
     )
+    parser.add_argument(
+        "--solver",
+        choices=["gmg", "amg"],
+        default=None,
+        help="voxel mesh, fv: the linear solver: gmg: CG + geometric multigrid on the voxel "
+        "grid (fast, little memory); amg: CG + BoomerAMG on the conducting voxels, for "
+        "comparison (default gmg)",
+    )
     add_mesh_arguments(parser)
     parser.set_defaults(func=run)
     return parser
@@ -66,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     comm = MPI.COMM_WORLD
     axes = parse_axes(args.axes)
-    check_mesh_arguments(args, {"--method": args.method})
+    check_mesh_arguments(args, {"--method": args.method, "--solver": args.solver})
     materials = load_materials(args.materials)
     if args.mesh == "voxel":
         m = load_volume(args)
@@ -95,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
                 comm=comm,
                 fields_dir=fields_dir,
                 progress=bar,
+                solver=args.solver or "gmg",
             )
     if comm.rank != 0:
         return 0 if all(r.converged for e in result.axes.values() for r in e.values()) else 1

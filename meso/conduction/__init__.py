@@ -40,6 +40,7 @@ def conduct(
     degree: int = 1,
     voxel_size_um: float | None = None,
     grain_boundary_asr_ohm_m2: float | None = None,
+    solver: str | None = None,
 ) -> ConductionResult:
     """Microstructure factors M = sigma_eff / sigma_grain (and tortuosity factors) along `axes`.
 
@@ -59,11 +60,14 @@ def conduct(
     materials : phase conductivities (default: the packaged LLZO table)
     comm : MPI communicator of a voxel solve (a conforming mesh carries its own)
     fields_dir : write the potential and current density (XDMF, voxel mid-plane PNGs) there
-    solver_options : PETSc options replacing ``meso.fem.solver_options.CG_BOOMERAMG``
+    solver_options : PETSc options replacing the solver's defaults in
+        ``meso.fem.solver_options`` (CG_GMG for fv with solver "gmg", else CG_BOOMERAMG)
     progress : called with "AXIS METHOD" after each solve
     degree, voxel_size_um, grain_boundary_asr_ohm_m2 : conforming meshes only: the Lagrange
         degree, the voxel size the geometry came from (sets ``shape``), and grain-boundary
         facets as zero-thickness interfaces of this area-specific resistance (ohm m^2)
+    solver : voxels, fv: "gmg" (CG + geometric multigrid on a DMDA of the voxel box; default)
+        or "amg" (CG + BoomerAMG on the kept voxels)
 
     Examples
     --------
@@ -80,10 +84,11 @@ def conduct(
             raise InputError(name, "applies to conforming meshes only")
         return conduct_voxel(target, axes=axes, method=method or "fv", materials=materials,
                              comm=comm, fields_dir=fields_dir, solver_options=solver_options,
-                             progress=progress)  # fmt: skip
+                             progress=progress, solver=solver or "gmg")  # fmt: skip
     if isinstance(target, ConformingMesh):
-        if method is not None:
-            raise InputError("method", "applies to voxel volumes; a conforming mesh takes degree")
+        if method is not None or solver is not None:
+            raise InputError("method" if method is not None else "solver",
+                             "applies to voxel volumes; a conforming mesh takes degree")  # fmt: skip
         return conduct_conforming(target, axes=axes, degree=degree, materials=materials,
                                   voxel_size_um=voxel_size_um, solver_options=solver_options,
                                   progress=progress,

@@ -136,6 +136,7 @@ class ConductionResult:
     axes: dict[str, dict[str, AxisConduction]] = field(default_factory=dict)
     ranks: int = 1
     wall_seconds: float = 0.0
+    solver: str | None = None  # the fv linear solver ("gmg", "amg"); None without fv
 
     def factor(self, axis: str, method: str | None = None) -> float | None:
         """M along `axis` (by `method`, default the primary one: fv when both were run)."""
@@ -162,6 +163,7 @@ class ConductionResult:
         return {
             "quantity": "conductivity",
             "method": self.method,
+            **({"solver": self.solver} if self.solver else {}),
             "shape": list(self.shape),
             "voxel_size_um": self.voxel_size_um,
             "volume_fractions": self.volume_fractions,

@@ -1,0 +1,175 @@
+"""fv by CG + geometric multigrid on a DMDA against the slab assembly, BoomerAMG, exact values and TauFactor."""
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import taufactor  # a test dependency (pyproject [dev])
+from mpi4py import MPI
+from scipy import ndimage
+
+from meso import conduct
+from meso.conduction.voxel_fv import FvProblem
+from meso.conduction.voxel_gmg import GmgProblem
+from meso.fem.solver_options import CG_BOOMERAMG
+from meso.materials import parse_materials
+from meso.microstructure import Microstructure
+from validation.conduction_references import parallel_laminate, series_laminate
+
+SELF = MPI.COMM_SELF
+AMG_TIGHT = {**CG_BOOMERAMG, "ksp_rtol": 1e-12}  # the reference: the slab system solved tightly
+EXACT = 1e-6
+# grain boundaries 1000 times less conducting than the grain (issue 20's contrast)
+CONTRAST = parse_materials("""
+[phases.pore]
+label = 0
+void = true
+[phases.grain]
+label = 1
+sigma_S_per_m = 0.05
+[phases.grain_boundary]
+label = 2
+sigma_S_per_m = 5e-5
+""")  # fmt: skip
+
+
+def _porous(n: int, porosity: float, seed: int) -> np.ndarray:
+    """Smoothed-noise pores (a few voxels across) at the given porosity; 1 = solid."""
+    field = ndimage.gaussian_filter(np.random.default_rng(seed).standard_normal((n,) * 3), 2.0)
+    return (field < np.quantile(field, 1 - porosity)).astype(np.uint8)
+
+
+def test_matrix_is_the_slab_matrix_on_the_kept_voxels():
+    """Same couplings and diagonal as FvProblem (checked against the DOLFINx form); points
+    outside the problem are decoupled with a positive diagonal."""
+    rng = np.random.default_rng(3)
+    labels = rng.choice([0, 1, 2], size=(9, 6, 5), p=[0.25, 0.5, 0.25])
+    sigma = np.array([0.0, 0.05, 0.005])[labels]
+    gmg, fv = GmgProblem(sigma, 2e-6, SELF), FvProblem(sigma, 2e-6, SELF)
+    kept = np.argwhere(sigma > 0) + 1
+    ours = gmg.matrix.convert("dense").getDenseArray()
+    g = gmg.numbers[tuple(kept.T)]
+    f = fv.number[tuple(kept.T)]
+    expected = fv.matrix.convert("dense").getDenseArray()[np.ix_(f, f)]
+    np.testing.assert_allclose(ours[np.ix_(g, g)], expected, rtol=1e-13, atol=1e-20)
+    out = np.setdiff1d(np.arange(ours.shape[0]), g)
+    assert out.size == np.prod(gmg.grid) - sigma.astype(bool).sum() > 0  # pores and padding
+    np.testing.assert_array_equal(ours[np.ix_(out, g)], 0.0)
+    assert (np.diag(ours)[out] > 0).all()
+
+
+def test_refilled_matrix_solves_like_a_new_one():
+    """set_conductivity keeps the pattern and the multigrid; the result is that of a new problem."""
+    rng = np.random.default_rng(5)
+    first, second = (np.where(rng.random((12, 10, 9)) < 0.85, s, 0.0) for s in (1.0, 3.0))
+    problem = GmgProblem(first, 1e-6, SELF)
+    problem.solve("y")
+    problem.set_conductivity(second)
+    fresh = GmgProblem(second, 1e-6, SELF)
+    assert problem.solve("y").current == pytest.approx(fresh.solve("y").current, rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(13, 7, 10), (17, 17, 17), (3, 20, 6)])
+def test_homogeneous_and_laminates_are_exact_on_padded_grids(shape):
+    """Sizes that are not 2^k + 1 (the DMDA pads them) and a 1000:1 laminate."""
+    ones = np.ones(shape)
+    problem = GmgProblem(ones, 1.0, SELF)
+    for a in range(3):
+        area_over_length = np.prod(np.delete(shape, a)) / shape[a]
+        assert problem.solve(a).current == pytest.approx(area_over_length, rel=EXACT)
+    layers = np.where(np.arange(shape[1]) % 3 == 1, 1e-3, 1.0)
+    sigma = np.broadcast_to(layers[None, :, None], shape).copy()
+    problem.set_conductivity(sigma)
+    fractions = np.ones(shape[1])
+    for a in range(3):
+        current = problem.solve(a).current
+        M = current * shape[a] / np.prod(np.delete(shape, a))
+        exact = (series_laminate if a == 1 else parallel_laminate)(fractions, layers, 1.0)
+        assert M == pytest.approx(exact, rel=EXACT), a
+
+
+@pytest.mark.parametrize(
+    ("porosity", "seed", "most_iterations"),
+    [(0.05, 1, 8), (0.2, 2, 10), (0.35, 3, 12), (0.86, 5, 20)],  # 0.86: near percolation
+)
+def test_M_equals_the_tight_amg_solve(porosity, seed, most_iterations):
+    """Within the GMG stop (1e-6 of M): 5-35% porosity and a solid barely spanning the box
+    (M ~ 0.005-0.01), the first-iteration-count bound from issue 20's probe plus margin."""
+    solid = _porous(32, porosity, seed)
+    m = Microstructure(solid)
+    gmg = conduct(m, solver="gmg", comm=SELF)
+    amg = conduct(m, solver="amg", comm=SELF, solver_options=AMG_TIGHT)
+    for axis in "xyz":
+        ours, reference = gmg.axes[axis]["fv"], amg.axes[axis]["fv"]
+        assert ours.converged and ours.percolating, axis
+        assert ours.M == pytest.approx(reference.M, rel=1e-5), axis
+        assert ours.iterations <= most_iterations, axis
+    assert gmg.to_json()["solver"] == "gmg"
+
+
+def test_grain_boundary_contrast_1e3():
+    """A boundary-phase network 1000 times less conducting (every 4th plane of each axis) with
+    pores: M and M_geometric (a second solve, refilled in place) as by BoomerAMG. Trilinear
+    interpolation does not follow the jumps: 23-26 CG iterations here (BoomerAMG 15)."""
+    solid = _porous(28, 0.1, 4)
+    planes = np.zeros(28, bool)
+    planes[::4] = True
+    boundary = planes[:, None, None] | planes[None, :, None] | planes[None, None, :]
+    labels = np.where(solid == 1, np.where(boundary, 2, 1), 0).astype(np.uint8)
+    m = Microstructure(labels)
+    gmg = conduct(m, solver="gmg", comm=SELF, materials=CONTRAST)
+    amg = conduct(m, solver="amg", comm=SELF, materials=CONTRAST, solver_options=AMG_TIGHT)
+    for axis in "xyz":
+        ours, reference = gmg.axes[axis]["fv"], amg.axes[axis]["fv"]
+        assert ours.M < 0.01  # the boundaries dominate
+        assert ours.M == pytest.approx(reference.M, rel=1e-5), axis
+        assert ours.M_geometric == pytest.approx(reference.M_geometric, rel=1e-5), axis
+        assert ours.iterations <= 30, axis
+
+
+@pytest.mark.slow
+def test_taufactor_within_1e4_on_the_64_cube():
+    """TauFactor with its stop tightened to 1e-4 (its default, 1e-2, leaves ~1e-4 in M)."""
+    solid = _porous(64, 0.15, seed=42)  # the volume of test_conduction_peers
+    ours = conduct(Microstructure(solid), comm=SELF)
+    for a, axis in enumerate("xyz"):
+        solver = taufactor.Solver(np.ascontiguousarray(np.moveaxis(solid, a, 0)), device="cpu")
+        solver.solve(verbose=False, conv_crit=1e-4)
+        assert ours.factor(axis) == pytest.approx(float(solver.D_eff), rel=1e-4), axis
+
+
+@pytest.mark.mpi
+def test_two_ranks_equal_one_and_amg(mpirun, meso_exe, tmp_path):
+    """A non-cubic volume split into blocks on 2 ranks; --solver amg on 1 rank alike."""
+    labels = _porous(24, 0.25, seed=9)[:, :20, :22].copy()
+    labels[(labels == 1) & (np.random.default_rng(2).random(labels.shape) < 0.2)] = 2
+    volume = tmp_path / "vol.npy"
+    np.save(volume, labels)
+    results = {}
+    for ranks, solver in ((1, "gmg"), (2, "gmg"), (1, "amg")):
+        out = tmp_path / f"out{ranks}{solver}"
+        proc = subprocess.run(
+            [*mpirun, "-n", str(ranks), *meso_exe, "conduct", str(volume), "--solver", solver,
+             "--out", str(out), "--quiet"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        results[ranks, solver] = json.loads((out / "conduction.json").read_text())
+    assert results[2, "gmg"]["ranks"] == 2 and results[1, "amg"]["solver"] == "amg"
+    for axis in "xyz":
+        one = results[1, "gmg"]["axes"][axis]
+        assert one["percolating"] and one["M"] > 0.1
+        assert results[2, "gmg"]["axes"][axis]["M"] == pytest.approx(one["M"], rel=1e-6)
+        assert results[1, "amg"]["axes"][axis]["M"] == pytest.approx(one["M"], rel=1e-5)
+        assert results[2, "gmg"]["axes"][axis]["dofs"] == one["dofs"]
+
+
+def test_cli_rejects_solver_on_conforming_meshes(meso_exe, tmp_path):
+    volume = tmp_path / "vol.npy"
+    np.save(volume, np.ones((4, 4, 4), np.uint8))
+    proc = subprocess.run([*meso_exe, "conduct", str(volume), "--mesh", "conforming",
+                           "--solver", "amg", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2
+    assert "--solver" in proc.stderr and "voxel" in proc.stderr
