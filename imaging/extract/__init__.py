@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from imaging.extract.overlay import overlay_grains
 from imaging.quantify.regions import cell_columns, find_layers, level_volume
 from meso.errors import InputError
 from meso.io.atomic import atomic_path, write_json
@@ -53,10 +54,13 @@ def extract(
     depth_um: float = 100.0,
     window_um: float | None = None,
     downsample: int = 1,
+    overlay_grains_um: float | None = None,
+    overlay_seed: int = 0,
 ) -> tuple[Microstructure, dict[str, np.ndarray], dict[str, Any]]:
     """The subvolume of `region`, the contact maps {"bottom", "top"} over its lateral window
     (uint8, indexed by the two lateral axes in order) and the provenance (offsets in voxels and
-    um, layers, contact fractions)."""
+    um, layers, contact fractions); with `overlay_grains_um`, synthetic grains over its solid
+    after the downsampling (``imaging.extract.overlay``, recorded as ``overlay_grains``)."""
     if region not in REGIONS:
         raise InputError("region", f"unknown region {region!r}; expected one of {REGIONS}")
     a = axis_index(m.cell_axis)
@@ -104,6 +108,10 @@ def extract(
     provenance["shape"] = list(out.shape)
     provenance["voxel_size_um"] = out.voxel_size_um
     provenance["contact_fraction"] = {face: float(c.mean()) for face, c in contacts.items()}
+    if overlay_grains_um is not None:
+        out, provenance["overlay_grains"] = overlay_grains(
+            out, overlay_grains_um, seed=overlay_seed
+        )
     return out, contacts, provenance
 
 

@@ -8,6 +8,7 @@ import json
 from meso.cli.common import (
     add_volume_arguments,
     load_volume,
+    non_negative_int,
     output_dir,
     positive_float,
     positive_int,
@@ -23,11 +24,15 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "between) in a centred lateral window, optionally downsampled by majority vote, and "
         "write it (subvolume.h5, for meso conduct / elastic / hotspot) with the contact maps of "
         "the two interfaces over the window (contact_bottom.npy, contact_top.npy: 1 where "
-        "lithium touches LLZO, 0 at voids) and extract.json (provenance, contact fractions).",
+        "lithium touches LLZO, 0 at voids) and extract.json (provenance, contact fractions). "
+        "Tomography does not resolve grains: the solid is one phase unless --overlay-grains-um "
+        "lays synthetic Voronoi grains and boundaries (the synth generator) over it.",
         epilog="example: meso extract step_02_cycle1_strip_top_labels.h5 --region "
         "interface-top --depth-um 20 --out extract-out\n"
         "example: meso hotspot extract-out/subvolume.h5 --contact-top extract-out/"
-        "contact_top.npy --contact-bottom extract-out/contact_bottom.npy",
+        "contact_top.npy --contact-bottom extract-out/contact_bottom.npy\n"
+        "example: meso extract labels.h5 --region bulk --depth-um 20 --overlay-grains-um 6 "
+        "--out grained (synthetic 6 um grains over the bulk's solid)",
     )
     add_volume_arguments(parser)
     parser.add_argument("--region", choices=["electrolyte", "interface-top", "interface-bottom",
@@ -50,16 +55,27 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="F",
         help="coarsen by F, majority vote (default %(default)s)",
     )
+    parser.add_argument("--overlay-grains-um", type=positive_float, default=None, metavar="G",
+                        help="lay synthetic grains of mean intercept G um (synth generator, "
+                        "one-voxel boundaries) over the solid; at least two voxels of the "
+                        "output (default: none, one solid phase)")  # fmt: skip
+    parser.add_argument("--overlay-seed", type=non_negative_int, default=0, metavar="N",
+                        help="random seed of the overlaid grains (default %(default)s)")  # fmt: skip
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     from imaging.extract import extract, write_extract
+    from meso.errors import InputError
 
+    if args.overlay_grains_um is None and args.overlay_seed:
+        raise InputError("--overlay-seed", "applies to --overlay-grains-um only")
     m = load_volume(args)
     sub, contacts, provenance = extract(m, args.region, depth_um=args.depth_um,
-                                        window_um=args.window_um, downsample=args.downsample)  # fmt: skip
+                                        window_um=args.window_um, downsample=args.downsample,
+                                        overlay_grains_um=args.overlay_grains_um,
+                                        overlay_seed=args.overlay_seed)  # fmt: skip
     out = output_dir(args, "extract-out", (args.volume,))
     document = write_extract(out, sub, contacts, provenance)
     if not args.quiet:
