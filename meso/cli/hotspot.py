@@ -101,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "current_density_uA_per_cm2, interval --step), a virtual cell's Data Exchange file "
         "(/ground_truth/current_density_uA_per_cm2) or a 2D .npy in uA/cm^2; maps over the "
         "whole cell are cut to VOL's window with the offsets and downsampling that meso extract "
-        "recorded in VOL. Adds Pearson/Spearman per face to hotspot.json and comparison.png",
+        "recorded in VOL. Adds Pearson/Spearman per face to hotspot.json and comparison.png (default: none)",
     )  # fmt: skip
     parser.add_argument(
         "--step", type=non_negative_int, default=None, metavar="K",
