@@ -46,8 +46,13 @@ class MeasuredMap:
 
     @property
     def label(self) -> str:
+        """A short title: "quantify interval K", "true map (STEP)" or "measured map"."""
         step = self.details.get("step")
-        return self.kind + (f" {step}" if step is not None else "")
+        if self.kind == "quantify":
+            return f"quantify interval {step}"
+        if self.kind == "ground_truth":
+            return f"true map ({step})" if step else "true map"
+        return "measured map"
 
 
 def source_geometry(provenance: dict[str, Any] | None, axis: int, voxel_size_um: float):
