@@ -8,6 +8,7 @@ import json
 from meso.cli.common import (
     add_volume_arguments,
     load_volume,
+    non_negative_float,
     non_negative_int,
     output_dir,
     positive_float,
@@ -55,6 +56,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="F",
         help="coarsen by F, majority vote (default %(default)s)",
     )
+    parser.add_argument(
+        "--contact-gap-um", type=non_negative_float, default=0.0, metavar="G",
+        help="lithium behind at most G um of pore still counts as touching the electrolyte in "
+        "the contact maps: a reconstruction blurs about one voxel at the Li|LLZO interface, "
+        "which segmentations label pore (default %(default)s: lithium must touch)",
+    )  # fmt: skip
     parser.add_argument("--overlay-grains-um", type=positive_float, default=None, metavar="G",
                         help="lay synthetic grains of mean intercept G um (synth generator, "
                         "one-voxel boundaries) over the solid; at least two voxels of the "
@@ -74,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     m = load_volume(args)
     sub, contacts, provenance = extract(m, args.region, depth_um=args.depth_um,
                                         window_um=args.window_um, downsample=args.downsample,
+                                        contact_gap_um=args.contact_gap_um,
                                         overlay_grains_um=args.overlay_grains_um,
                                         overlay_seed=args.overlay_seed)  # fmt: skip
     out = output_dir(args, "extract-out", (args.volume,))

@@ -48,3 +48,41 @@ def test_interface_region_is_next_to_the_interface(labels_file, tmp_path):
     assert main(["extract", str(labels_file), "--depth-um", "1000", "--region", "bulk",
                  "--out", str(tmp_path / "none")]) == 2  # fmt: skip
     assert not (tmp_path / "none").exists()
+
+
+def _cell(tmp_path, bottom_columns, top_columns):
+    """Columns along z: collector 4, lithium 3, the given electrode voxels next to each
+    interface (pellet side first), pellet 1; the first column has a lithium voxel inside the
+    pellet. Gas around the cell; each column repeated along y."""
+    from meso.io.volumes import save
+    from meso.microstructure import Microstructure
+
+    columns = []
+    for k, (bottom, top) in enumerate(zip(bottom_columns, top_columns, strict=True)):
+        pellet = [1] * 12
+        pellet[6] = 3 if k == 0 else 1
+        columns.append([4] * 4 + [3] * 6 + [*bottom[::-1], *pellet, *top] + [3] * 6 + [4] * 4)
+    labels = np.zeros((len(columns) + 2, 5, len(columns[0])), np.uint8)
+    labels[1:-1, 1:-1, :] = np.array(columns, np.uint8)[:, None, :]
+    path = tmp_path / "cell.h5"
+    save(Microstructure(labels, voxel_size_um=0.5, cell_axis="z"), path)
+    return path
+
+
+def test_contact_gap_counts_lithium_behind_unresolved_pore(tmp_path):
+    # per column, the three voxels next to the interface (pellet side first): Li touching, Li
+    # behind one pore voxel, Li behind two, a void three voxels deep
+    near = [[3, 3, 3], [0, 3, 3], [0, 0, 3], [0, 0, 0]]
+    path = _cell(tmp_path, near, near)
+    for gap_um, expected in (("0", [1, 0, 0, 0]), ("0.5", [1, 1, 0, 0]), ("1.0", [1, 1, 1, 0])):
+        out = tmp_path / f"gap{gap_um}"
+        assert main(["extract", str(path), "--contact-gap-um", gap_um, "--quiet",
+                     "--out", str(out)]) == 0  # fmt: skip
+        doc = json.loads((out / "extract.json").read_text())
+        for face in ("bottom", "top"):
+            contact = np.load(out / f"contact_{face}.npy")
+            assert contact[:, 1].tolist() == expected, (gap_um, face)
+        # the lithium voxel inside the pellet's run is made pore: the electrolyte is LLZO + pores
+        sub = load(out / "subvolume.h5").labels
+        assert set(np.unique(sub).tolist()) <= {0, 1, 2}
+        assert doc["non_llzo_voxels_made_pore"] == 3
