@@ -140,9 +140,14 @@ def open_dxchange(
         # (Data Exchange's /measurement/instrument/detector/pixel_size_x has no fixed unit, so
         # only our own file attribute pixel_size_um is trusted; otherwise the user gives it.)
         pixel_um = None
-        for key in ("energy_kev", "distance_m", "pixel_size_um"):
+        for key in ("energy_kev", "distance_m", "pixel_size_um", "time_hours", "hours"):
             if key in fh.attrs:
                 attrs[key] = float(fh.attrs[key])
+        # a cycling scan's step and cell axis (meso phantom writes them) travel to the volume
+        for key in ("step", "cell_axis"):
+            if key in fh.attrs:
+                value = fh.attrs[key]
+                attrs[key] = value.decode() if isinstance(value, bytes) else str(value)
         if "pixel_size_um" in attrs:
             pixel_um = attrs["pixel_size_um"]
     except Exception:

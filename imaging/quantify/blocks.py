@@ -4,7 +4,8 @@ Two passes over an h5py dataset of a cycling step (cell axis last, as `meso reco
 scan whose rotation axis is z): the first accumulates the mean profile along the cell axis (the
 layers), the pellet core map (the cell's columns) and a strided sample of the electrodes'
 levels; the second finds the sub-voxel edges and the thickness per lateral block with the same
-functions as `quantify` (`regions.find_edges`, `maps.*_thickness_um`).
+functions as `quantify` (`regions.find_edges`, `maps.*_thickness_um`; with labels, Li is counted
+between the labels' own faces).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def electrode_thickness_in_blocks(
         n_a, n_b, n_c = source.shape
         smoothing = smoothing_vox if grey_ds is not None else 0.0
 
-        profile = np.zeros(n_c)
+        profile, label_profile = np.zeros(n_c), np.zeros(n_c)
         biggest = 0
         blocks = list(lateral_blocks(n_a, n_b, block))
         for columns in blocks:
@@ -75,8 +76,16 @@ def electrode_thickness_in_blocks(
             level = level_volume(grey, labels)
             biggest = max(biggest, level.nbytes + (0 if labels is None else labels.nbytes))
             profile += level.sum(axis=(0, 1), dtype=np.float64)
+            if labels is not None:
+                label_profile += level_volume(None, labels).sum(axis=(0, 1), dtype=np.float64)
         profile /= n_a * n_b
         layers = find_layers(profile[None, None, :].astype(np.float32), str(path), override)
+        # with labels, Li is counted between the labels' own faces, as `quantify` does
+        label_layers = (
+            find_layers(label_profile[None, None, :].astype(np.float32), str(path), override)
+            if label_ds is not None
+            else None
+        )
 
         start, stop = layers.pellet
         quarter = (stop - start) // 4
@@ -113,12 +122,16 @@ def electrode_thickness_in_blocks(
             level = level_volume(grey, labels)
             edges = find_edges(level, layers, inside[columns], smoothing_vox=smoothing,
                                electrode_levels=levels)  # fmt: skip
+            faces = None
+            if labels is not None:
+                faces = find_edges(level_volume(None, labels), label_layers, inside[columns],
+                                   smoothing_vox=0.0, half_level=0.5)  # fmt: skip
             for side in ("bottom", "top"):
                 envelope = maps.envelope_thickness_um(edges, side, voxel_size_um)
                 out[f"{side}_envelope_um"][columns] = envelope
                 out[f"{side}_thickness_um"][columns] = (
-                    maps.lithium_thickness_um(edges, side, labels, voxel_size_um)
-                    if labels is not None
+                    maps.lithium_thickness_um(faces, side, labels, voxel_size_um)
+                    if faces is not None
                     else envelope
                 )
     return {**out, "inside": inside, "layers": layers, "largest_block_bytes": float(biggest)}

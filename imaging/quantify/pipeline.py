@@ -22,6 +22,7 @@ from imaging.quantify.regions import (
     electrode_depth_vox,
     find_edges,
     find_layers,
+    label_edges,
     level_volume,
 )
 from imaging.quantify.steps import StepStack, load_steps
@@ -43,6 +44,7 @@ class QuantifyParameters:
     tile_um: float = 10.0
     hot_spot_n_std: float = 2.0
     hot_spot_min_area_um2: float = 10.0
+    hot_spot_smoothing_um: float = 1.0
     edge_smoothing_vox: float = 1.0
     layers: dict[str, list[int]] | None = None
     window_um: float = 100.0
@@ -55,7 +57,7 @@ class QuantifyParameters:
             value = getattr(self, name)
             if not value > 0:
                 raise InputError(f"--{name[:-3].replace('_', '-')}-um", f"must be > 0, got {value}")
-        if self.hot_spot_n_std < 0 or self.hot_spot_min_area_um2 < 0:
+        if min(self.hot_spot_n_std, self.hot_spot_min_area_um2, self.hot_spot_smoothing_um) < 0:
             raise InputError("--hot-spot-std", "hot-spot thresholds must be >= 0")
         if self.max_modes < 1:
             raise InputError("--max-modes", f"must be >= 1, got {self.max_modes}")
@@ -109,15 +111,22 @@ def _step_measures(
     if not edges.inside.any():
         raise InputError(source, "no column through the cell has all four edges")
     thresholds = {}
+    grey_edges = edges
     if step.labels is not None:
         labels = step.labels
+        if step.grey is not None:
+            # what the labels measure (Li, pores) is measured between the labels' own edges;
+            # the grey's sub-voxel edges give the envelope
+            edges = label_edges(labels, inside, source, override)[1]
+            if not edges.inside.any():
+                raise InputError(source, "no column through the labelled cell has all four edges")
         for side in SIDES:
             _check_contact(edges, side, labels, source, params.band_um / stack.voxel_size_um)
     else:
         labels, thresholds = otsu_labels(step.grey, edges)
     out: dict[str, Any] = {"layers": layers.as_dict(), "edges": edges, "otsu": thresholds}
     for side in SIDES:
-        envelope = maps.envelope_thickness_um(edges, side, voxel)
+        envelope = maps.envelope_thickness_um(grey_edges, side, voxel)
         li = (
             maps.lithium_thickness_um(edges, side, labels, voxel)
             if step.labels is not None
@@ -245,9 +254,10 @@ def quantify(
     """Quantify a stack of cycling steps (reconstructions, with or without their labels, or
     label volumes alone), every step the same way; see the README's `meso quantify`.
 
-    Thickness maps are the Li per unit area (the envelope between the sub-voxel steel|Li and
-    Li|LLZO edges less the voxels the labels do not call Li) when labels are given, else the
-    envelope alone; entry k of a current-density map is between step k and k + 1.
+    Thickness maps are the Li per unit area (the voxels the labels call Li between the labels'
+    steel|Li and Li|LLZO faces) when labels are given, else the envelope between the grey's
+    sub-voxel steel|Li and Li|LLZO edges; entry k of a current-density map is between step k and
+    k + 1.
     """
     t0 = time.perf_counter()
     params = parameters or QuantifyParameters()
@@ -295,8 +305,9 @@ def quantify(
             )
             currents.append(j)
             rows, spot_map = find_spots(
-                j, voxel, n_std=params.hot_spot_n_std, min_area_um2=params.hot_spot_min_area_um2
-            )
+                j, voxel, n_std=params.hot_spot_n_std, min_area_um2=params.hot_spot_min_area_um2,
+                smoothing_um=params.hot_spot_smoothing_um,
+            )  # fmt: skip
             spot_maps[f"{side}/{k}"] = spot_map
             for row in rows:
                 tables["hot_spots"].append({"electrode": side, "interval": k, **row})
@@ -362,16 +373,17 @@ def quantify(
         "parameters": asdict(params),
         "labels_from": "label files" if with_labels else "Otsu within each detected region",
         "thickness_definition": (
-            "Li per unit area: envelope between the sub-voxel steel|Li and Li|LLZO edges less the "
-            "voxels the labels do not call lithium"
+            "Li per unit area: the voxels the labels call lithium between the labels' steel|Li "
+            "and Li|LLZO faces (envelope_thickness_um: between the grey's sub-voxel edges)"
             if with_labels
             else "envelope between the sub-voxel steel|Li and Li|LLZO edges (without labels, "
             "voids inside the electrode are not subtracted)"
         ),
         "current_density_definition": "j = (t2 - t1) F / (dt V_Li), F = 96485 C/mol, "
         "V_Li = 13.02 cm^3/mol, positive where the electrode grew; entry k: steps k -> k + 1",
-        "hot_spot_definition": f"|j| beyond mean +- {params.hot_spot_n_std:g} std, connected, "
-        f">= {params.hot_spot_min_area_um2:g} um^2",
+        "hot_spot_definition": f"|j| smoothed laterally (Gaussian sigma "
+        f"{params.hot_spot_smoothing_um:g} um) beyond mean +- {params.hot_spot_n_std:g} std, "
+        f"connected, >= {params.hot_spot_min_area_um2:g} um^2",
         "units": {
             "thickness": "um",
             "current_density": "uA/cm^2",

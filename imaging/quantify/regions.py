@@ -146,12 +146,14 @@ def find_edges(
     *,
     smoothing_vox: float,
     electrode_levels: dict[str, float] | None = None,
+    half_level: float | None = None,
 ) -> Edges:
     """Per column: the steel|Li and Li|LLZO edges of both electrodes at the half-level crossing
     of the profile smoothed along the cell axis (Gaussian, `smoothing_vox`; 0 for labels), walking
     out from the middle of each electrode. The half level lies between the electrode's level (the
     median over the cell, or `electrode_levels[side]` when a block of the cell is given) and
-    that column's collector or pellet level (their medians)."""
+    that column's collector or pellet level (their medians), or is `half_level` everywhere
+    (0.5 on a label level, whose edges are then the voxel faces)."""
     profile = level.astype(np.float32)
     if smoothing_vox > 0:
         profile = ndimage.gaussian_filter1d(profile, smoothing_vox, axis=2)
@@ -176,15 +178,28 @@ def find_edges(
         toward_pellet = 1 if side == "bottom" else -1
         limit_pellet = n_c if side == "bottom" else -1
         limit_collector = -1 if side == "bottom" else n_c
-        edges[f"{side}_pellet"] = _crossing(
-            profile, (low + pellet) / 2, middle, limit_pellet, toward_pellet
-        )
+        to_pellet, to_collector = (low + pellet) / 2, (low + collector) / 2
+        if half_level is not None:
+            to_pellet = to_collector = np.full(pellet.shape, half_level, np.float32)
+        edges[f"{side}_pellet"] = _crossing(profile, to_pellet, middle, limit_pellet, toward_pellet)
         edges[f"{side}_collector"] = _crossing(
-            profile, (low + collector) / 2, middle, limit_collector, -toward_pellet
+            profile, to_collector, middle, limit_collector, -toward_pellet
         )
     for name, value in edges.items():
         edges[name] = np.where(inside, value, np.nan)
     return Edges(inside=inside & np.isfinite(sum(edges.values())), **edges)
+
+
+def label_edges(
+    labels: np.ndarray, inside: np.ndarray, source: str, override: Layers | None = None
+) -> tuple[Layers, Edges]:
+    """The layers and edges of the labels' own phases (LLZO and steel bright, Li and pores
+    dark): voxel faces, so that the Li counted between them does not depend on the grey levels.
+    (On the virtual cell's phase-retrieved reconstruction the steel|Li contrast vanishes at the
+    cell's centre, cupping, and the grey steel|Li edge there errs by up to 9 voxels.)"""
+    level = level_volume(None, labels)
+    layers = find_layers(level, source, override)
+    return layers, find_edges(level, layers, inside, smoothing_vox=0.0, half_level=0.5)
 
 
 def electrode_depth_vox(edges: Edges, side: str, n_c: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,8 @@ from imaging.quantify.pipeline import SIDES, QuantifyResult
 from meso.io.atomic import atomic_path, write_csv, write_json
 
 MAX_CROPS = 6
+HOT_SPOT_COLUMNS = ("electrode", "interval", "kind", "label", "centre_a_um", "centre_b_um",
+                    "area_um2", "mean_j_uA_per_cm2")  # fmt: skip
 
 
 def _crops(result: QuantifyResult) -> list[tuple[str, np.ndarray, tuple[float, float]]]:
@@ -92,6 +94,10 @@ def write_outputs(result: QuantifyResult, out_dir: str | Path) -> list[Path]:
     for name, rows in result.tables.items():
         if rows:
             written.append(write_csv(out / f"{name}.csv", rows))
+        elif name == "hot_spots":  # none found is a result too: the header alone
+            with atomic_path(out / "hot_spots.csv") as tmp:
+                tmp.write_text(",".join(HOT_SPOT_COLUMNS) + "\n")
+            written.append(out / "hot_spots.csv")
     steps = [f"step {s['index']}" for s in record["steps"]]
     intervals = [f"{a} -> {b}" for a, b in itertools.pairwise(steps)]
     arrays = result.arrays

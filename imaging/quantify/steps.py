@@ -96,6 +96,14 @@ def _float_or_none(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _step_name(path: Path, attrs: dict, micro) -> str:
+    """The scan's step name (a `meso reconstruct` volume or a phantom label file carries it),
+    else the file's stem."""
+    name = attrs.get("step") or (micro.metadata.get("step") if micro is not None else None)
+    name = name.decode() if isinstance(name, bytes) else name
+    return str(name) if name else path.stem
+
+
 def load_steps(
     paths: Sequence[str | Path],
     *,
@@ -109,8 +117,9 @@ def load_steps(
 
     `paths` are reconstructions (`meso reconstruct` .h5/.zarr) or label volumes (then they are
     the labels); `labels` optionally gives one label volume per reconstruction. Times come from
-    `times_hours` when given, else from the files (attribute or metadata `time_hours`, or the
-    `reconstruct.json` beside a volume); the cell axis from `cell_axis`, else a label file's,
+    `times_hours` when given, else from the files (the volume's attribute `time_hours`, which
+    `meso reconstruct` copies from the scan, a label file's metadata, or the `reconstruct.json`
+    beside a volume); the cell axis from `cell_axis`, else a label file's,
     else z (the rotation axis of a tomography scan).
     """
     paths = [Path(p) for p in paths]
@@ -211,10 +220,10 @@ def load_steps(
                 )
 
     steps = []
-    for path, _, grey, _, micro in raw:
+    for path, _, grey, attrs, micro in raw:
         steps.append(
             StepVolumes(
-                name=path.stem,
+                name=_step_name(path, attrs, micro),
                 grey=None if grey is None else np.moveaxis(grey, axis, -1),
                 labels=None if micro is None else np.moveaxis(micro.labels, axis, -1),
                 time_hours=None,

@@ -27,6 +27,7 @@ from meso.io.atomic import atomic_path
 
 VOLUME_DATASET = "volume"
 OUTPUT_SUFFIXES = (".h5", ".hdf5", ".zarr")
+SCAN_ATTRS = ("time_hours", "hours", "step", "cell_axis")  # copied from the scan to the volume
 
 
 @dataclass
@@ -213,6 +214,8 @@ def reconstruct_to_file(
                 "units": "1/m" if settings.pixel_size_um else "1/pixel",
                 "voxel_size_um": settings.pixel_size_um or 1.0,
                 "first_row": start,
+                # the scan's cycling time and step, so `meso quantify` needs no --times-hours
+                **{k: source.attrs[k] for k in SCAN_ATTRS if k in source.attrs},
             }
         )
     return {

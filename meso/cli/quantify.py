@@ -73,6 +73,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    "%(default)s)")  # fmt: skip
     p.add_argument("--hot-spot-min-area", type=non_negative_float, default=10.0, metavar="UM2",
                    help="smallest spot area in um^2 (default %(default)s)")  # fmt: skip
+    p.add_argument("--hot-spot-smoothing-um", type=non_negative_float, default=1.0, metavar="UM",
+                   help="lateral Gaussian smoothing of |j| before the spots are found, against "
+                   "column-to-column noise (default %(default)s; 0 = none)")  # fmt: skip
     p.add_argument("--window-um", type=positive_float, default=100.0, metavar="UM",
                    help="lateral window of the electrolyte tortuosity-factor maps (default "
                    "%(default)s; the whole lateral extent when smaller)")  # fmt: skip
@@ -103,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         interface_um=args.interface_um,
         hot_spot_n_std=args.hot_spot_std,
         hot_spot_min_area_um2=args.hot_spot_min_area,
+        hot_spot_smoothing_um=args.hot_spot_smoothing_um,
         layers=args.layers,
         window_um=args.window_um,
         tortuosity=not args.no_tortuosity,
