@@ -90,8 +90,10 @@ def run_phantom(
     Each ``step_NN_NAME.h5`` holds /exchange/{data, data_white, data_dark, theta} and the ground
     truth /ground_truth/{labels (x, y, z), attenuation_per_m (x, y, z),
     current_density_uA_per_cm2 (x, y), li_moved_vox (x, y), hot_spots_xy_um (n, 2)}, li_moved_vox
-    being the Li voxels moved per column from the stripping to the plating electrode; the files'
-    attribute time_hours is the cumulative cycling time; ``step_NN_NAME_labels.h5``
+    being the Li voxels moved per column from the stripping to the plating electrode (j dt V_Li /
+    F rounded stochastically to whole voxels). The map is the current's magnitude, the same for
+    both electrodes: `meso quantify` (positive where an electrode grew) reports -j on the
+    stripping one. The files' attribute time_hours is the cumulative cycling time; ``step_NN_NAME_labels.h5``
     holds the labels as a Microstructure (cell_axis "z") for the other commands. Returns phantom.json's dict.
     """
     out_dir = Path(out_dir)

@@ -76,15 +76,15 @@ def electrode_thickness_in_blocks(
             level = level_volume(grey, labels)
             biggest = max(biggest, level.nbytes + (0 if labels is None else labels.nbytes))
             profile += level.sum(axis=(0, 1), dtype=np.float64)
-            if labels is not None:
+            if labels is not None and grey is not None:
                 label_profile += level_volume(None, labels).sum(axis=(0, 1), dtype=np.float64)
         profile /= n_a * n_b
         layers = find_layers(profile[None, None, :].astype(np.float32), str(path), override)
         # with labels, Li is counted between the labels' own faces, as `quantify` does
         label_layers = (
             find_layers(label_profile[None, None, :].astype(np.float32), str(path), override)
-            if label_ds is not None
-            else None
+            if label_ds is not None and grey_ds is not None
+            else layers
         )
 
         start, stop = layers.pellet
@@ -120,10 +120,14 @@ def electrode_thickness_in_blocks(
         for columns in blocks:
             grey, labels = _read(grey_ds, label_ds, columns)
             level = level_volume(grey, labels)
-            edges = find_edges(level, layers, inside[columns], smoothing_vox=smoothing,
-                               electrode_levels=levels)  # fmt: skip
-            faces = None
-            if labels is not None:
+            if grey is None:  # labels alone: their voxel faces
+                edges = find_edges(level, layers, inside[columns], smoothing_vox=0.0,
+                                   half_level=0.5)  # fmt: skip
+            else:
+                edges = find_edges(level, layers, inside[columns], smoothing_vox=smoothing,
+                                   electrode_levels=levels)  # fmt: skip
+            faces = edges if grey is None else None
+            if labels is not None and grey is not None:
                 faces = find_edges(level_volume(None, labels), label_layers, inside[columns],
                                    smoothing_vox=0.0, half_level=0.5)  # fmt: skip
             for side in ("bottom", "top"):

@@ -106,8 +106,10 @@ def _step_measures(
     override = Layers(**{k: tuple(v) for k, v in params.layers.items()}) if params.layers else None
     layers = find_layers(level, source, override)
     inside = cell_columns(level, layers)
-    smoothing = params.edge_smoothing_vox if step.grey is not None else 0.0
-    edges = find_edges(level, layers, inside, smoothing_vox=smoothing)
+    if step.grey is not None:
+        edges = find_edges(level, layers, inside, smoothing_vox=params.edge_smoothing_vox)
+    else:  # labels alone: their voxel faces
+        edges = find_edges(level, layers, inside, smoothing_vox=0.0, half_level=0.5)
     if not edges.inside.any():
         raise InputError(source, "no column through the cell has all four edges")
     thresholds = {}
