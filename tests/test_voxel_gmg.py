@@ -12,10 +12,12 @@ from scipy import ndimage
 from meso import conduct
 from meso.conduction.voxel_fv import FvProblem
 from meso.conduction.voxel_gmg import GmgProblem
+from meso.errors import InputError
 from meso.fem.solver_options import CG_BOOMERAMG
 from meso.materials import parse_materials
 from meso.microstructure import Microstructure
 from validation.conduction_references import parallel_laminate, series_laminate
+from validation.interface_references import cubic_grains_with_interfaces
 
 SELF = MPI.COMM_SELF
 AMG_TIGHT = {**CG_BOOMERAMG, "ksp_rtol": 1e-12}  # the reference: the slab system solved tightly
@@ -173,3 +175,69 @@ def test_cli_rejects_solver_on_conforming_meshes(meso_exe, tmp_path):
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 2
     assert "--solver" in proc.stderr and "voxel" in proc.stderr
+
+
+def _cubic_grain_ids(shape, d):
+    i, j, k = np.indices(shape)
+    return ((i // d) * 10000 + (j // d) * 100 + k // d).astype(np.int32)
+
+
+def test_boundary_faces_give_the_exact_cubic_grain_value():
+    """Cubic grains of 4 voxels, boundaries as face resistances: the brick-layer value with
+    n - 1 planes in series (validation.interface_references), to solver precision."""
+    h, d, sigma = 0.5e-6, 4, 0.05
+    asr = 0.2 * d * h / sigma  # each boundary adds a fifth of a grain's resistance
+    grain = parse_materials(f"[phases.grain]\nlabel = 1\nsigma_S_per_m = {sigma}\n")
+    m = Microstructure(np.ones((12, 8, 8), np.uint8), voxel_size_um=h * 1e6)
+    result = conduct(m, materials=grain, comm=SELF, grain_ids=_cubic_grain_ids(m.shape, d),
+                     grain_boundary_asr_ohm_m2=asr)  # fmt: skip
+    for axis, grains_along in zip("xyz", (3, 2, 2), strict=True):
+        entry = result.axes[axis]["fv"]
+        exact = cubic_grains_with_interfaces(grains_along, d * h, sigma, asr)
+        assert entry.M == pytest.approx(exact, rel=EXACT), axis
+        assert entry.M_geometric == pytest.approx(1.0, rel=EXACT)  # the boundaries left out
+    assert result.to_json()["grain_boundaries"] == {"model": "voxel faces", "asr_ohm_m2": asr}
+
+
+def test_boundary_faces_replace_the_boundary_phase_and_refuse_bad_input():
+    """Boundary-phase voxels conduct as grain with faces: a layer-labelled volume gives the
+    same M as the plain one; half a pair, fe, amg, a bad shape or ASR are input errors."""
+    labels = np.ones((12, 8, 8), np.uint8)
+    labels[4] = 2
+    ids = _cubic_grain_ids(labels.shape, 4)
+    kwargs = {"axes": ["x"], "comm": SELF, "grain_ids": ids, "grain_boundary_asr_ohm_m2": 1e-5}
+    with_layer = conduct(Microstructure(labels), **kwargs).factor("x")
+    assert with_layer == pytest.approx(conduct(Microstructure(labels * 0 + 1), **kwargs).factor("x"),
+                                       rel=1e-9)  # fmt: skip
+    m = Microstructure(labels)
+    bad = [{"grain_ids": ids}, {"grain_boundary_asr_ohm_m2": 1e-5},
+           {**kwargs, "method": "fe"}, {**kwargs, "solver": "amg"},
+           {**kwargs, "grain_ids": ids[:-1]}, {**kwargs, "grain_boundary_asr_ohm_m2": -1.0}]  # fmt: skip
+    for extra in bad:
+        with pytest.raises(InputError):
+            conduct(m, **{"axes": ["x"], "comm": SELF, **extra})
+
+
+@pytest.mark.mpi
+def test_boundary_faces_on_a_synth_agree_on_two_ranks(mpirun, meso_exe, tmp_path):
+    """`meso conduct SYNTH.json --grain-boundaries faces`: grain ids across rank blocks."""
+    synth = subprocess.run([*meso_exe, "synth", "--shape", "20", "--voxel-size", "0.5",
+                            "--porosity", "0.05", "--pore-size", "1.5", "--grain-size", "2.5",
+                            "--seed", "1", "--out", str(tmp_path / "s"), "--quiet"],
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert synth.returncode == 0, synth.stderr[-2000:]
+    results = {}
+    for ranks, faces in ((1, True), (2, True), (1, False)):
+        out = tmp_path / f"out{ranks}{faces}"
+        command = [*mpirun, "-n", str(ranks), *meso_exe, "conduct", str(tmp_path / "s/synth.json"),
+                   "--out", str(out), "--quiet"]  # fmt: skip
+        proc = subprocess.run(command + (["--grain-boundaries", "faces"] if faces else []),
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        results[ranks, faces] = json.loads((out / "conduction.json").read_text())
+    assert results[1, True]["grain_boundaries"]["asr_ohm_m2"] > 0
+    for axis in "xyz":
+        one, two = results[1, True]["axes"][axis], results[2, True]["axes"][axis]
+        assert two["M"] == pytest.approx(one["M"], rel=1e-6)
+        # the same boundaries as layers one voxel thick cut more of the grains' area
+        assert 0.2 < results[1, False]["axes"][axis]["M"] < one["M"] < one["M_geometric"]

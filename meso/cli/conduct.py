@@ -61,9 +61,36 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "grid (fast, little memory); amg: CG + BoomerAMG on the conducting voxels, for "
         "comparison (default gmg)",
     )
+    parser.add_argument(
+        "--grain-boundaries",
+        choices=["layers", "faces"],
+        default=None,
+        help="voxel mesh: layers: boundary voxels with the boundary phase's conductivity; "
+        "faces (a meso synth result, fv, gmg): boundary voxels conduct as grain and every face "
+        "between two grains is a resistance of the boundary's ASR (the materials' asr_ohm_m2, or "
+        "t (1/sigma_gb - 1/sigma_grain) for a phase of thickness t), as the conforming mesh "
+        "puts it (default layers)",
+    )
     add_mesh_arguments(parser)
     parser.set_defaults(func=run)
     return parser
+
+
+def boundary_faces(args: argparse.Namespace, materials):
+    """(grain ids, ASR in ohm m^2) of the meso synth result VOL for --grain-boundaries faces."""
+    from meso.errors import InputError
+    from meso.mesh.sources import conforming_source, grain_boundary_resistance
+    from meso.mesh.synth_files import load_grain_ids
+
+    source = conforming_source(args.volume, args.dataset, args.voxel_size)
+    if source.synth_json is None:
+        raise InputError(args.volume, "--grain-boundaries faces needs a meso synth result (its "
+                         "synth.json and grain ids)")  # fmt: skip
+    asr, _ = grain_boundary_resistance(source, materials)
+    if asr is None:
+        raise InputError(materials.source, "--grain-boundaries faces: the materials and the synth "
+                         "give the grain boundaries no resistance")  # fmt: skip
+    return load_grain_ids(source.synth_json), asr
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,11 +101,15 @@ def run(args: argparse.Namespace) -> int:
 
     comm = MPI.COMM_WORLD
     axes = parse_axes(args.axes)
-    check_mesh_arguments(args, {"--method": args.method, "--solver": args.solver})
+    check_mesh_arguments(args, {"--method": args.method, "--solver": args.solver,
+                                "--grain-boundaries": args.grain_boundaries})  # fmt: skip
     materials = load_materials(args.materials)
+    grain_ids = asr = None
     if args.mesh == "voxel":
         m = load_volume(args)
         m.require_solid()
+        if args.grain_boundaries == "faces":
+            grain_ids, asr = boundary_faces(args, materials)
     else:  # the mesh (cached) is made before any output, so bad geometry leaves none
         source, cm, asr = build_conforming(args, comm, materials)
     out = output_dir(args, "conduct-out", (args.volume,)) if comm.rank == 0 else None
@@ -104,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
                 fields_dir=fields_dir,
                 progress=bar,
                 solver=args.solver or "gmg",
+                grain_ids=grain_ids,
+                grain_boundary_asr_ohm_m2=asr,
             )
     if comm.rank != 0:
         return 0 if all(r.converged for e in result.axes.values() for r in e.values()) else 1

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from mpi4py import MPI
 
 from meso.conduction.conforming import conduct_conforming
@@ -41,6 +42,7 @@ def conduct(
     voxel_size_um: float | None = None,
     grain_boundary_asr_ohm_m2: float | None = None,
     solver: str | None = None,
+    grain_ids: np.ndarray | None = None,
 ) -> ConductionResult:
     """Microstructure factors M = sigma_eff / sigma_grain (and tortuosity factors) along `axes`.
 
@@ -63,9 +65,12 @@ def conduct(
     solver_options : PETSc options replacing the solver's defaults in
         ``meso.fem.solver_options`` (CG_GMG for fv with solver "gmg", else CG_BOOMERAMG)
     progress : called with "AXIS METHOD" after each solve
-    degree, voxel_size_um, grain_boundary_asr_ohm_m2 : conforming meshes only: the Lagrange
-        degree, the voxel size the geometry came from (sets ``shape``), and grain-boundary
-        facets as zero-thickness interfaces of this area-specific resistance (ohm m^2)
+    degree, voxel_size_um : conforming meshes only: the Lagrange degree and the voxel size the
+        geometry came from (sets ``shape``)
+    grain_boundary_asr_ohm_m2 : grain boundaries as zero-thickness interfaces of this
+        area-specific resistance (ohm m^2): the grain-boundary facets of a conforming mesh, or
+        with `grain_ids` the voxel faces between different grains (fv, gmg)
+    grain_ids : voxels: the grain of each voxel (ints, the volume's shape; a synth result's)
     solver : voxels, fv: "gmg" (CG + geometric multigrid on a DMDA of the voxel box; default)
         or "amg" (CG + BoomerAMG on the kept voxels)
 
@@ -77,17 +82,19 @@ def conduct(
     1.0
     """
     if isinstance(target, Microstructure):
-        given = {"degree": degree != 1, "voxel_size_um": voxel_size_um is not None,
-                 "grain_boundary_asr_ohm_m2": grain_boundary_asr_ohm_m2 is not None}  # fmt: skip
+        given = {"degree": degree != 1, "voxel_size_um": voxel_size_um is not None}
         if any(given.values()):
             name = next(k for k, v in given.items() if v)
             raise InputError(name, "applies to conforming meshes only")
         return conduct_voxel(target, axes=axes, method=method or "fv", materials=materials,
                              comm=comm, fields_dir=fields_dir, solver_options=solver_options,
-                             progress=progress, solver=solver or "gmg")  # fmt: skip
+                             progress=progress, solver=solver or "gmg", grain_ids=grain_ids,
+                             grain_boundary_asr_ohm_m2=grain_boundary_asr_ohm_m2)  # fmt: skip
     if isinstance(target, ConformingMesh):
-        if method is not None or solver is not None:
-            raise InputError("method" if method is not None else "solver",
+        voxel_only = {"method": method, "solver": solver, "grain_ids": grain_ids}
+        given = [name for name, value in voxel_only.items() if value is not None]
+        if given:
+            raise InputError(given[0],
                              "applies to voxel volumes; a conforming mesh takes degree")  # fmt: skip
         return conduct_conforming(target, axes=axes, degree=degree, materials=materials,
                                   voxel_size_um=voxel_size_um, solver_options=solver_options,

@@ -137,6 +137,7 @@ class ConductionResult:
     ranks: int = 1
     wall_seconds: float = 0.0
     solver: str | None = None  # the fv linear solver ("gmg", "amg"); None without fv
+    grain_boundary_asr_ohm_m2: float | None = None  # boundaries as face resistances (voxels)
 
     def factor(self, axis: str, method: str | None = None) -> float | None:
         """M along `axis` (by `method`, default the primary one: fv when both were run)."""
@@ -164,6 +165,16 @@ class ConductionResult:
             "quantity": "conductivity",
             "method": self.method,
             **({"solver": self.solver} if self.solver else {}),
+            **(
+                {
+                    "grain_boundaries": {
+                        "model": "voxel faces",
+                        "asr_ohm_m2": self.grain_boundary_asr_ohm_m2,
+                    }
+                }
+                if self.grain_boundary_asr_ohm_m2 is not None
+                else {}
+            ),
             "shape": list(self.shape),
             "voxel_size_um": self.voxel_size_um,
             "volume_fractions": self.volume_fractions,

@@ -144,10 +144,12 @@ class _GroupProblems:
 
     def __init__(self, m: Microstructure, sigma_by_label: np.ndarray, masks: list, comm, *,
                  sigma_geometric_by_label: np.ndarray | None = None, solver: str = "gmg",
-                 solver_options: dict[str, Any] | None = None):  # fmt: skip
+                 solver_options: dict[str, Any] | None = None,
+                 boundary_faces: tuple[np.ndarray, float] | None = None):  # fmt: skip
         self.m, self.sigma_by_label, self.masks, self.comm = m, sigma_by_label, masks, comm
         self.sigma_geometric_by_label = sigma_geometric_by_label
         self.solver, self.solver_options = solver, solver_options
+        self.boundary_faces = boundary_faces  # (grain ids, ASR): not in the geometric solve
         self.group, self.built = None, {}
         self.gmg: GmgProblem | None = None
         self.gmg_filled: tuple[int, bool] | None = None
@@ -157,10 +159,12 @@ class _GroupProblems:
         if self.gmg_filled != (group, geometric):
             lookup = self.sigma_geometric_by_label if geometric else self.sigma_by_label
             sigma = np.where(self.masks[group], lookup[self.m.labels], 0.0)
+            ids, asr = (None, 0.0) if geometric or not self.boundary_faces else self.boundary_faces
             if self.gmg is None:
-                self.gmg = GmgProblem(sigma, self.m.voxel_size_m, self.comm, self.solver_options)
+                self.gmg = GmgProblem(sigma, self.m.voxel_size_m, self.comm, self.solver_options,
+                                      grain_ids=ids, asr_ohm_m2=asr)  # fmt: skip
             else:
-                self.gmg.set_conductivity(sigma)
+                self.gmg.set_conductivity(sigma, grain_ids=ids, asr_ohm_m2=asr)
             self.gmg_filled = (group, geometric)
         return self.gmg
 
@@ -222,6 +226,28 @@ def _solve(problem, method: str, axis: str, solver_options):
             problem.count)  # fmt: skip
 
 
+def _boundary_faces(m: Microstructure, grain_ids, asr_ohm_m2, methods: list[str],
+                    solver: str) -> tuple[np.ndarray, float] | None:  # fmt: skip
+    """(grain ids, ASR) of grain boundaries as face resistances, None without; InputError for
+    half of the pair, a bad shape or resistance, or a method/solver that has no face model."""
+    if grain_ids is None and asr_ohm_m2 is None:
+        return None
+    if grain_ids is None or asr_ohm_m2 is None:
+        raise InputError("grain_ids" if grain_ids is None else "grain_boundary_asr_ohm_m2",
+                         "boundaries on faces need both grain_ids and an ASR")  # fmt: skip
+    if methods != ["fv"] or solver != "gmg":
+        raise InputError("grain_boundary_asr_ohm_m2", "boundaries on voxel faces are solved by "
+                         "method fv with solver gmg only")  # fmt: skip
+    if not (np.isfinite(asr_ohm_m2) and asr_ohm_m2 > 0):
+        raise InputError("grain_boundary_asr_ohm_m2", f"must be a positive resistance, got "
+                         f"{asr_ohm_m2}")  # fmt: skip
+    grain_ids = np.asarray(grain_ids)
+    if grain_ids.shape != m.shape or not np.issubdtype(grain_ids.dtype, np.integer):
+        raise InputError("grain_ids", f"need integers of the volume's shape {m.shape}, got "
+                         f"{grain_ids.dtype} {grain_ids.shape}")  # fmt: skip
+    return grain_ids, float(asr_ohm_m2)
+
+
 def conduct_voxel(
     m: Microstructure,
     *,
@@ -233,6 +259,8 @@ def conduct_voxel(
     solver_options: dict[str, Any] | None = None,
     progress: Progress | None = None,
     solver: str = "gmg",
+    grain_ids: np.ndarray | None = None,
+    grain_boundary_asr_ohm_m2: float | None = None,
 ) -> ConductionResult:
     """Microstructure factors M = sigma_eff / sigma_grain of the voxels of `m` along `axes`
     (``meso.conduct`` with a Microstructure; its parameters), and tortuosity factors eps /
@@ -240,7 +268,12 @@ def conduct_voxel(
     and method, only when some conducting phase differs from the grain). Every rank holds `m`;
     the fv system is assembled in 3D blocks (gmg) or slabs (amg), the fe mesh is built on rank
     0 and distributed. `solver` picks the fv linear solver: "gmg" (CG + geometric multigrid,
-    options ``CG_GMG``) or "amg" (CG + BoomerAMG, ``CG_BOOMERAMG``, as fe always uses)."""
+    options ``CG_GMG``) or "amg" (CG + BoomerAMG, ``CG_BOOMERAMG``, as fe always uses).
+
+    `grain_ids` (ints, the volume's shape) with `grain_boundary_asr_ohm_m2` put the grain
+    boundaries on the voxel faces between different grains, as resistances of that ASR in
+    series (fv, gmg), instead of a layer of boundary voxels: boundary-phase voxels conduct as
+    grain then, and M_geometric is the solve without the face resistances."""
     start = time.perf_counter()
     axes = [AXES[axis_index(a)] for a in axes]
     methods = list(METHODS) if method == "both" else [method]
@@ -254,19 +287,29 @@ def conduct_voxel(
         raise InputError(materials.source, "the grain phase needs a positive conductivity")
     sigma_by_label = conductivity_lookup(m, materials)
     sigma_geometric_by_label = np.where(sigma_by_label > 0, sigma_grain, 0.0)
+    boundary_faces = _boundary_faces(m, grain_ids, grain_boundary_asr_ohm_m2, methods, solver)
+    if boundary_faces is not None:  # the boundary phase is grain; its resistance is on faces
+        gb_label = m.phases.get("grain_boundary", -1)
+        if gb_label in m.labels:
+            if sigma_by_label[gb_label] <= 0:
+                raise InputError(materials.source, "a void grain-boundary phase cannot be a "
+                                 "face resistance")  # fmt: skip
+            sigma_by_label[gb_label] = sigma_grain
     conducting = sigma_by_label[m.labels] > 0
     eps = float(conducting.mean())
     present = np.unique(m.labels)
-    geometric_solve = not np.array_equal(sigma_by_label[present],
-                                         sigma_geometric_by_label[present])  # fmt: skip
+    geometric_solve = boundary_faces is not None or not np.array_equal(
+        sigma_by_label[present], sigma_geometric_by_label[present])  # fmt: skip
     groups, masks = _spanning_masks(conducting, axes)
     result = ConductionResult(method=method, shape=m.shape, voxel_size_um=m.voxel_size_um,
                               volume_fractions=m.volume_fractions(), conducting_fraction=eps,
                               ranks=comm.size,
-                              solver=solver if "fv" in methods else None)  # fmt: skip
+                              solver=solver if "fv" in methods else None,
+                              grain_boundary_asr_ohm_m2=grain_boundary_asr_ohm_m2)  # fmt: skip
     problems = _GroupProblems(m, sigma_by_label, masks, comm,
                               sigma_geometric_by_label=sigma_geometric_by_label, solver=solver,
-                              solver_options=solver_options)  # fmt: skip
+                              solver_options=solver_options,
+                              boundary_faces=boundary_faces)  # fmt: skip
     for axis in axes:  # the document's order, whatever the order of the solves
         result.axes[axis] = {}
         if groups[axis] < 0:

@@ -75,6 +75,7 @@ class GmgProblem:
     voxel_size_m : voxel edge h in metres
     comm : MPI communicator; each rank owns a 3D block of the grid.
     solver_options : PETSc options replacing ``CG_GMG`` (the multigrid levels are added).
+    grain_ids, asr_ohm_m2 : grain boundaries as face resistances (``set_conductivity``).
 
     The matrix keeps the DMDA's star pattern whatever the conductivities (absent couplings are
     stored zeros), so ``set_conductivity`` refills it in place and PCMG keeps its
@@ -89,7 +90,8 @@ class GmgProblem:
     """
 
     def __init__(self, sigma: np.ndarray, voxel_size_m: float, comm: MPI.Comm = MPI.COMM_WORLD,
-                 solver_options: dict[str, Any] | None = None):  # fmt: skip
+                 solver_options: dict[str, Any] | None = None, *,
+                 grain_ids: np.ndarray | None = None, asr_ohm_m2: float = 0.0):  # fmt: skip
         self.shape = tuple(int(n) for n in sigma.shape)
         self.h, self.comm = float(voxel_size_m), comm
         self.levels = multigrid_levels(self.shape)
@@ -108,7 +110,7 @@ class GmgProblem:
         self.numbers = self._ghosted_numbers()
         self.matrix = self.da.createMatrix()
         self.matrix.setOption(PETSc.Mat.Option.SORTED_FULL, False)
-        self.set_conductivity(sigma)
+        self.set_conductivity(sigma, grain_ids=grain_ids, asr_ohm_m2=asr_ohm_m2)
         self.matrix.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
         self.ksp = self._create_ksp(solver_options)
 
@@ -128,7 +130,7 @@ class GmgProblem:
 
     def _block_with_ghosts(self, sigma: np.ndarray) -> np.ndarray:
         """sigma on the owned block and one layer around it, 0 outside the voxels."""
-        out = np.zeros(tuple(w + 2 for w in self.block_shape))
+        out = np.zeros(tuple(w + 2 for w in self.block_shape), dtype=sigma.dtype)
         src, dst = [], []
         for b, n in zip(self.block, self.shape, strict=True):
             lo, hi = max(b.start - 1, 0), min(b.stop + 1, n)
@@ -137,15 +139,24 @@ class GmgProblem:
         out[tuple(dst)] = sigma[tuple(src)]
         return out
 
-    def set_conductivity(self, sigma: np.ndarray) -> None:
+    def set_conductivity(self, sigma: np.ndarray, *, grain_ids: np.ndarray | None = None,
+                         asr_ohm_m2: float = 0.0) -> None:  # fmt: skip
         """(Re)fill the matrix for the conductivities `sigma` (same shape; 0 = not in the
         problem): -g to each face neighbour with g = h times the harmonic mean (0 where either
         voxel is out), their sum on the diagonal, INACTIVE_SCALE x 6 h sigma_max on the
-        diagonal of decoupled points."""
+        diagonal of decoupled points.
+
+        With `grain_ids` (an int array of the same shape) a face between two voxels of different
+        grains is a grain boundary of area-specific resistance `asr_ohm_m2` (ohm m^2) in series
+        with the two half-voxels: g = h^2 / (h / (2 sigma_1) + ASR + h / (2 sigma_2)).
+        """
         if tuple(sigma.shape) != self.shape:
             raise ValueError(f"sigma has shape {sigma.shape}, the problem {self.shape}")
+        if grain_ids is not None and tuple(grain_ids.shape) != self.shape:
+            raise ValueError(f"grain_ids has shape {grain_ids.shape}, the problem {self.shape}")
         self.count = int(np.count_nonzero(sigma > 0))
-        s, h, c = self._block_with_ghosts(sigma), self.h, self.numbers
+        s, h, c = self._block_with_ghosts(np.asarray(sigma, float)), self.h, self.numbers
+        ids = None if grain_ids is None else self._block_with_ghosts(np.asarray(grain_ids))
         self.sigma_block = s
         inactive = INACTIVE_SCALE * 6 * h * self.comm.allreduce(float(s.max()), op=MPI.MAX)
         n0, n1, n2 = self.block_shape
@@ -170,6 +181,14 @@ class GmgProblem:
                 total = centre + other
                 g = np.divide(2 * h * centre * other, total, out=np.zeros_like(centre),
                               where=total > 0)  # fmt: skip
+                if ids is not None:
+                    boundary = (ids[inner] != ids[cut]) & (centre > 0) & (other > 0)
+                    resistance = np.divide(0.5 / h, centre, out=np.zeros_like(centre),
+                                           where=boundary)  # fmt: skip
+                    resistance += np.divide(0.5 / h, other, out=np.zeros_like(centre),
+                                            where=boundary)  # fmt: skip
+                    resistance += asr_ohm_m2 / h**2
+                    g[boundary] = 1.0 / resistance[boundary]
                 cols[:, k] = c[cut].ravel()
                 vals[:, k] = -g.ravel()
             diagonal = -vals[:, 1:].sum(axis=1)
