@@ -195,8 +195,8 @@ def label_edges(
 ) -> tuple[Layers, Edges]:
     """The layers and edges of the labels' own phases (LLZO and steel bright, Li and pores
     dark): voxel faces, so that the Li counted between them does not depend on the grey levels.
-    (On the virtual cell's phase-retrieved reconstruction the steel|Li contrast vanishes at the
-    cell's centre, cupping, and the grey steel|Li edge there errs by up to 9 voxels.)"""
+    (On the virtual cell's phase-retrieved reconstruction the steel layer is cupped and
+    fringed, and its grey steel|Li edge errs by 2.4 voxels on average, up to 16 at 96^3.)"""
     level = level_volume(None, labels)
     layers = find_layers(level, source, override)
     return layers, find_edges(level, layers, inside, smoothing_vox=0.0, half_level=0.5)

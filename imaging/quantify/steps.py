@@ -119,8 +119,8 @@ def load_steps(
     the labels); `labels` optionally gives one label volume per reconstruction. Times come from
     `times_hours` when given, else from the files (the volume's attribute `time_hours`, which
     `meso reconstruct` copies from the scan, a label file's metadata, or the `reconstruct.json`
-    beside a volume); the cell axis from `cell_axis`, else a label file's,
-    else z (the rotation axis of a tomography scan).
+    beside a volume); the cell axis from `cell_axis`, else a label file's, else a volume's
+    attribute, else z (the rotation axis of a tomography scan).
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -188,7 +188,10 @@ def load_steps(
             )
 
     if cell_axis is None:
-        cell_axis = next((m.cell_axis for *_, m in raw if m is not None), "z")
+        cell_axis = next((m.cell_axis for *_, m in raw if m is not None), None)
+    if cell_axis is None:  # the scan's, which `meso reconstruct` copies to the volume
+        found_axes = [str(a.get("cell_axis", "")) for _, _, g, a, _ in raw if g is not None]
+        cell_axis = next((a for a in found_axes if a in AXES), "z")
     axis = axis_index(cell_axis)
     lateral = tuple(a for a in AXES if a != cell_axis)
 

@@ -130,8 +130,10 @@ def test_hot_spots_of_a_phase_contrast_scan_are_found(phase_cell):
         assert precision >= 0.8 and recall >= 0.8, (stripping, precision, recall, found, true_um)
 
 
-def test_reconstructions_carry_the_scan_time_and_step(phase_cell):
+def test_reconstructions_carry_the_scan_time_and_step(phase_cell, tmp_path):
     """`meso reconstruct` copies the scan's time_hours and step, so no --times-hours is needed."""
+    import shutil
+
     from imaging.quantify.steps import load_steps
 
     stack = load_steps(phase_cell["recs"])  # reconstructions alone: no label metadata
@@ -141,6 +143,10 @@ def test_reconstructions_carry_the_scan_time_and_step(phase_cell):
     with h5py.File(phase_cell["recs"][1]) as fh:
         assert fh["volume"].attrs["step"] == "strip_bottom"
         assert fh["volume"].attrs["cell_axis"] == "z"
+    turned = shutil.copy(phase_cell["recs"][0], tmp_path / "turned.h5")
+    with h5py.File(turned, "r+") as fh:
+        fh["volume"].attrs["cell_axis"] = "x"  # a scan whose cell axis lies across the rows
+    assert load_steps([turned]).cell_axis == "x"
 
 
 def _true_li_um(labels: np.ndarray, record: dict, side: str) -> np.ndarray:
