@@ -8,7 +8,7 @@ SYS_PY=/usr/bin/python3
 VENV=.venv
 STAMP="$VENV/.setup-stamp"
 APT_PACKAGES=(python3-dolfinx-real python3-petsc4py-real python3-mpi4py python3-h5py-mpi
-              python3-venv python3-gmsh python3-pip)
+              python3-venv python3-gmsh python3-pip chromium)
 
 say()  { echo "setup: $*"; }
 fail() { echo "setup: FAILED: $*" >&2; exit 1; }

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import platform
 from pathlib import Path
 
 import numpy as np
 
 from meso.io.atomic import atomic_path, write_csv, write_json
-from meso.io.report import Section, write_report
+from meso.io.report import Section, software_versions, write_report
 from validation.checks import CheckResult
-
-
-def _versions() -> dict[str, str]:
-    """The versions a user would quote when reporting a failed check."""
-    import dolfinx
-    import petsc4py
-
-    import meso
-
-    return {"meso": meso.__version__, "dolfinx": dolfinx.__version__,
-            "petsc4py": petsc4py.__version__, "numpy": np.__version__,
-            "python": platform.python_version()}  # fmt: skip
 
 
 def _error_figure(results: list[CheckResult], path: Path) -> Path:
@@ -57,7 +44,7 @@ def write_validation(results: list[CheckResult], folder: Path, quick: bool, rank
         "passed": all(r.passed for r in results),
         "failed": [r.name for r in results if not r.passed],
         "not_run": [r.name for r in results if not r.ran],
-        "versions": _versions(),
+        "versions": software_versions(),
         "checks": [r.to_json() for r in results],
     }
     write_json(folder / "validation.json", document)
