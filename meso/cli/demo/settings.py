@@ -22,7 +22,7 @@ TRAIN = {
              "--patch", "64", "--patience", "30", "--encoder", "resnet34"],
 }  # fmt: skip
 # twins per volume in meso compare, interfacial depth of meso extract (um)
-TWINS = {"quick": "2", "full": "3"}
+TWINS = {"quick": "1", "full": "3"}
 INTERFACE_DEPTH_UM = {"quick": "3", "full": "6"}
 # lithium behind one voxel of pore still touches the pellet in the contact maps (meso extract)
 CONTACT_GAP_UM = "0.65"

@@ -169,8 +169,9 @@ def quantify(run: Runner, out: Path, cell: Cell) -> tuple[Path, list[Section]]:
     quant, quant_true = out / "quantify", out / "quantify_true_labels"
     run("quantify", ["quantify", *recon, "--labels", *[str(s.unet) for s in cell.steps],
                      *times, "--out", str(quant)])  # fmt: skip
+    # the reference for thickness and current maps; its tortuosity would repeat the U-Net's
     run("quantify", ["quantify", *recon, "--labels", *[str(s.truth) for s in cell.steps],
-                     *times, "--out", str(quant_true)])  # fmt: skip
+                     *times, "--no-tortuosity", "--out", str(quant_true)])  # fmt: skip
     found = {k: json.loads((q / "quantify.json").read_text())
              for k, q in (("U-Net", quant), ("true labels", quant_true))}  # fmt: skip
     rows = [["step", "electrode", "band porosity (U-Net)", "band porosity (true labels)",
@@ -199,21 +200,23 @@ def quantify(run: Runner, out: Path, cell: Cell) -> tuple[Path, list[Section]]:
         panels.append((f"{step.stripped} electrode, {k} -> {k + 1}", truth, recovered))
     current = figures.current_maps(panels, cell.voxel_um, quant / "current_vs_truth.png")
     captions = {
-        "subsurface_porosity.png": "Electrode porosity in the band next to the electrolyte "
-        "interface per step, normalised to the first step (the study's Figure 2b).",
+        "porosity_profiles.png": "Electrode porosity within 10 um of the interface against "
+        "time, normalised to the first step (the study's Figure 2b), and each step's depth "
+        "profile from the interface to the collector (Figure S5b).",
         "pore_density_difference_bottom.png": "Pore-density difference maps between "
         "successive steps, bottom electrode (Figure 2c,d).",
         "pore_density_difference_top.png": "Pore-density difference maps, top electrode.",
-        "current_density_bottom.png": "Current-density maps with hot spots, bottom electrode "
-        "(Figure 3).",
-        "current_density_top.png": "Current-density maps with hot spots, top electrode.",
-        "thickness_bottom.png": "Lithium thickness maps, bottom electrode.",
-        "electrolyte_profile.png": "Electrolyte porosity profile along the cell axis "
-        "(Figure 4a-b).",
+        "thickness_bottom.png": "Lithium thickness maps of the bottom electrode per step.",
+        "thickness_top.png": "Lithium thickness maps of the top electrode per step.",
+        "current_density_bottom.png": "Current density from the thickness change, "
+        "j = (t2 - t1) F / (dt V_Li), bottom electrode (Figure 3); positive where it grew.",
+        "current_density_top.png": "Current density from the thickness change, top electrode.",
+        "subsurface_porosity.png": "Electrolyte porosity through the pellet at each lateral "
+        "position, per step.",
+        "electrolyte_profile.png": "Electrolyte porosity against height above the bottom "
+        "interface, normalised to the pellet's (Figure 4a-b).",
         "tortuosity_factor.png": "Electrolyte tortuosity factor over lateral windows of the "
         "interfacial slabs, normalised to a dense window (Figure 4c).",
-        "porosity_profiles.png": "Electrode porosity depth profiles from the collector to the "
-        "interface (Figure S5b).",
     }
     shown = [Figure(quant / name, f"{text} From the U-Net labels.")
              for name, text in captions.items() if (quant / name).exists()]  # fmt: skip
