@@ -47,3 +47,11 @@ def test_tomography_pipeline_example_refuses_mismatched_labels(tmp_path):
                           capture_output=True, text=True, env=env)  # fmt: skip
     assert proc.returncode == 2 and "LABELS names 1 files for 2 scans" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_sweep_example_lists_its_cases_and_the_slurm_script_parses(capsys):
+    assert main(["sweep", str(ROOT / "examples" / "sweep.toml"), "--list"]) == 0
+    cases = capsys.readouterr().out.split()
+    assert len(cases) == 8 and len(set(cases)) == 8  # 2 porosities x 2 grain sizes x 2 seeds
+    proc = subprocess.run(["bash", "-n", str(ROOT / "examples" / "slurm_sweep.sh")])
+    assert proc.returncode == 0
