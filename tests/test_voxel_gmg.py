@@ -1,17 +1,16 @@
-"""fv by CG + geometric multigrid on a DMDA against the slab assembly, BoomerAMG, exact values and TauFactor."""
+"""fv by CG + geometric multigrid on a DMDA vs the slab assembly, BoomerAMG and exact values; boundary faces."""
 
 import json
 import subprocess
 
 import numpy as np
 import pytest
-import taufactor  # a test dependency (pyproject [dev])
 from mpi4py import MPI
 from scipy import ndimage
 
 from meso import conduct
 from meso.conduction.voxel_fv import FvProblem
-from meso.conduction.voxel_gmg import GmgProblem
+from meso.conduction.voxel_gmg import BoundaryFaces, GmgProblem
 from meso.errors import InputError
 from meso.fem.solver_options import CG_BOOMERAMG
 from meso.materials import parse_materials
@@ -130,17 +129,6 @@ def test_grain_boundary_contrast_1e3():
         assert ours.iterations <= 30, axis
 
 
-@pytest.mark.slow
-def test_taufactor_within_1e4_on_the_64_cube():
-    """TauFactor with its stop tightened to 1e-4 (its default, 1e-2, leaves ~1e-4 in M)."""
-    solid = _porous(64, 0.15, seed=42)  # the volume of test_conduction_peers
-    ours = conduct(Microstructure(solid), comm=SELF)
-    for a, axis in enumerate("xyz"):
-        solver = taufactor.Solver(np.ascontiguousarray(np.moveaxis(solid, a, 0)), device="cpu")
-        solver.solve(verbose=False, conv_crit=1e-4)
-        assert ours.factor(axis) == pytest.approx(float(solver.D_eff), rel=1e-4), axis
-
-
 @pytest.mark.mpi
 def test_two_ranks_equal_one_and_amg(mpirun, meso_exe, tmp_path):
     """A non-cubic volume split into blocks on 2 ranks; --solver amg on 1 rank alike."""
@@ -189,14 +177,35 @@ def test_boundary_faces_give_the_exact_cubic_grain_value():
     asr = 0.2 * d * h / sigma  # each boundary adds a fifth of a grain's resistance
     grain = parse_materials(f"[phases.grain]\nlabel = 1\nsigma_S_per_m = {sigma}\n")
     m = Microstructure(np.ones((12, 8, 8), np.uint8), voxel_size_um=h * 1e6)
-    result = conduct(m, materials=grain, comm=SELF, grain_ids=_cubic_grain_ids(m.shape, d),
-                     grain_boundary_asr_ohm_m2=asr)  # fmt: skip
-    for axis, grains_along in zip("xyz", (3, 2, 2), strict=True):
-        entry = result.axes[axis]["fv"]
-        exact = cubic_grains_with_interfaces(grains_along, d * h, sigma, asr)
-        assert entry.M == pytest.approx(exact, rel=EXACT), axis
-        assert entry.M_geometric == pytest.approx(1.0, rel=EXACT)  # the boundaries left out
+    ids = _cubic_grain_ids(m.shape, d)
+    # the cubes are the Voronoi cells of their centres: oriented faces are the plain ones here
+    centres = np.zeros((ids.max() + 1, 3))
+    for g in np.unique(ids):
+        centres[g] = (np.argwhere(ids == g).mean(axis=0) + 0.5) * h * 1e6
+    for seeds in (None, centres):
+        result = conduct(m, materials=grain, comm=SELF, grain_ids=ids,
+                         grain_boundary_asr_ohm_m2=asr, grain_seeds_um=seeds)  # fmt: skip
+        for axis, grains_along in zip("xyz", (3, 2, 2), strict=True):
+            entry = result.axes[axis]["fv"]
+            exact = cubic_grains_with_interfaces(grains_along, d * h, sigma, asr)
+            assert entry.M == pytest.approx(exact, rel=EXACT), axis
+            assert entry.M_geometric == pytest.approx(1.0, rel=EXACT)  # the boundaries left out
     assert result.to_json()["grain_boundaries"] == {"model": "voxel faces", "asr_ohm_m2": asr}
+
+
+def test_oriented_faces_carry_the_area_of_the_boundary_plane():
+    """A staircase of a plane with unit normal n has |n|_1 times its area in voxel faces, so
+    each face gets ASR |n|_1 / |n|_2: 1 along an axis, sqrt(2) and sqrt(3) on the diagonals,
+    with the normal in the stretched metric of the Voronoi grains."""
+    seeds = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    faces = BoundaryFaces(np.zeros((2, 2, 2), int), 3.0, seeds)
+    ratios = faces.face_asr(np.zeros(3, int), np.array([1, 2, 3])) / 3.0
+    np.testing.assert_allclose(ratios, [1.0, np.sqrt(2), np.sqrt(3)], rtol=1e-14)
+    stretched = BoundaryFaces(faces.grain_ids, 3.0, seeds, np.array([1.0, np.sqrt(2), 1.0]))
+    # normal (1, 1/2, 0) / |.|: (1 + 1/2) / sqrt(5/4)
+    assert stretched.face_asr(np.array([0]), np.array([2]))[0] / 3.0 == pytest.approx(
+        1.5 / np.sqrt(1.25)
+    )
 
 
 def test_boundary_faces_replace_the_boundary_phase_and_refuse_bad_input():
@@ -212,7 +221,8 @@ def test_boundary_faces_replace_the_boundary_phase_and_refuse_bad_input():
     m = Microstructure(labels)
     bad = [{"grain_ids": ids}, {"grain_boundary_asr_ohm_m2": 1e-5},
            {**kwargs, "method": "fe"}, {**kwargs, "solver": "amg"},
-           {**kwargs, "grain_ids": ids[:-1]}, {**kwargs, "grain_boundary_asr_ohm_m2": -1.0}]  # fmt: skip
+           {**kwargs, "grain_ids": ids[:-1]}, {**kwargs, "grain_boundary_asr_ohm_m2": -1.0},
+           {**kwargs, "grain_seeds_um": np.zeros((3, 3))}]  # fmt: skip
     for extra in bad:
         with pytest.raises(InputError):
             conduct(m, **{"axes": ["x"], "comm": SELF, **extra})

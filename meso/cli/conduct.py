@@ -69,18 +69,19 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "faces (a meso synth result, fv, gmg): boundary voxels conduct as grain and every face "
         "between two grains is a resistance of the boundary's ASR (the materials' asr_ohm_m2, or "
         "t (1/sigma_gb - 1/sigma_grain) for a phase of thickness t), as the conforming mesh "
-        "puts it (default layers)",
+        "puts it, scaled for the orientation of the synth's boundary plane (default layers)",
     )
     add_mesh_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
 
-def boundary_faces(args: argparse.Namespace, materials):
-    """(grain ids, ASR in ohm m^2) of the meso synth result VOL for --grain-boundaries faces."""
+def boundary_faces(args: argparse.Namespace, materials) -> dict:
+    """The grain ids, ASR (ohm m^2), Voronoi seeds and stretch of the meso synth result VOL for
+    --grain-boundaries faces, as ``meso.conduct`` keywords."""
     from meso.errors import InputError
     from meso.mesh.sources import conforming_source, grain_boundary_resistance
-    from meso.mesh.synth_files import load_grain_ids
+    from meso.mesh.synth_files import load_grain_ids, load_synth_geometry
 
     source = conforming_source(args.volume, args.dataset, args.voxel_size)
     if source.synth_json is None:
@@ -90,7 +91,9 @@ def boundary_faces(args: argparse.Namespace, materials):
     if asr is None:
         raise InputError(materials.source, "--grain-boundaries faces: the materials and the synth "
                          "give the grain boundaries no resistance")  # fmt: skip
-    return load_grain_ids(source.synth_json), asr
+    geometry = load_synth_geometry(source.synth_json, grains=True)
+    return {"grain_ids": load_grain_ids(source.synth_json), "grain_boundary_asr_ohm_m2": asr,
+            "grain_seeds_um": geometry.grain_seeds_um, "grain_stretch": geometry.grain_stretch}  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,12 +107,12 @@ def run(args: argparse.Namespace) -> int:
     check_mesh_arguments(args, {"--method": args.method, "--solver": args.solver,
                                 "--grain-boundaries": args.grain_boundaries})  # fmt: skip
     materials = load_materials(args.materials)
-    grain_ids = asr = None
+    faces = {}
     if args.mesh == "voxel":
         m = load_volume(args)
         m.require_solid()
         if args.grain_boundaries == "faces":
-            grain_ids, asr = boundary_faces(args, materials)
+            faces = boundary_faces(args, materials)
     else:  # the mesh (cached) is made before any output, so bad geometry leaves none
         source, cm, asr = build_conforming(args, comm, materials)
     out = output_dir(args, "conduct-out", (args.volume,)) if comm.rank == 0 else None
@@ -135,8 +138,7 @@ def run(args: argparse.Namespace) -> int:
                 fields_dir=fields_dir,
                 progress=bar,
                 solver=args.solver or "gmg",
-                grain_ids=grain_ids,
-                grain_boundary_asr_ohm_m2=asr,
+                **faces,
             )
     if comm.rank != 0:
         return 0 if all(r.converged for e in result.axes.values() for r in e.values()) else 1

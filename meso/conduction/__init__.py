@@ -43,6 +43,8 @@ def conduct(
     grain_boundary_asr_ohm_m2: float | None = None,
     solver: str | None = None,
     grain_ids: np.ndarray | None = None,
+    grain_seeds_um: np.ndarray | None = None,
+    grain_stretch: np.ndarray | None = None,
 ) -> ConductionResult:
     """Microstructure factors M = sigma_eff / sigma_grain (and tortuosity factors) along `axes`.
 
@@ -71,6 +73,8 @@ def conduct(
         area-specific resistance (ohm m^2): the grain-boundary facets of a conforming mesh, or
         with `grain_ids` the voxel faces between different grains (fv, gmg)
     grain_ids : voxels: the grain of each voxel (ints, the volume's shape; a synth result's)
+    grain_seeds_um, grain_stretch : voxels: the Voronoi seeds the grain ids index (K x 3, um)
+        and their metric's stretch: each boundary face then takes its plane's orientation
     solver : voxels, fv: "gmg" (CG + geometric multigrid on a DMDA of the voxel box; default)
         or "amg" (CG + BoomerAMG on the kept voxels)
 
@@ -89,9 +93,11 @@ def conduct(
         return conduct_voxel(target, axes=axes, method=method or "fv", materials=materials,
                              comm=comm, fields_dir=fields_dir, solver_options=solver_options,
                              progress=progress, solver=solver or "gmg", grain_ids=grain_ids,
-                             grain_boundary_asr_ohm_m2=grain_boundary_asr_ohm_m2)  # fmt: skip
+                             grain_boundary_asr_ohm_m2=grain_boundary_asr_ohm_m2,
+                             grain_seeds_um=grain_seeds_um, grain_stretch=grain_stretch)  # fmt: skip
     if isinstance(target, ConformingMesh):
-        voxel_only = {"method": method, "solver": solver, "grain_ids": grain_ids}
+        voxel_only = {"method": method, "solver": solver, "grain_ids": grain_ids,
+                      "grain_seeds_um": grain_seeds_um}  # fmt: skip
         given = [name for name, value in voxel_only.items() if value is not None]
         if given:
             raise InputError(given[0],

@@ -41,7 +41,7 @@ from meso.conduction.fields import write_conduction_fields
 from meso.conduction.results import METHODS, AxisConduction, ConductionResult
 from meso.conduction.system import dirichlet_system, dissipated_current, solve_from_linear_guess
 from meso.conduction.voxel_fv import FvProblem
-from meso.conduction.voxel_gmg import GmgProblem
+from meso.conduction.voxel_gmg import BoundaryFaces, GmgProblem
 from meso.errors import InputError
 from meso.fem.compat import cell_dofs, function_space
 from meso.fem.solver_options import CG_BOOMERAMG, CG_GMG
@@ -145,11 +145,11 @@ class _GroupProblems:
     def __init__(self, m: Microstructure, sigma_by_label: np.ndarray, masks: list, comm, *,
                  sigma_geometric_by_label: np.ndarray | None = None, solver: str = "gmg",
                  solver_options: dict[str, Any] | None = None,
-                 boundary_faces: tuple[np.ndarray, float] | None = None):  # fmt: skip
+                 boundary_faces: BoundaryFaces | None = None):  # fmt: skip
         self.m, self.sigma_by_label, self.masks, self.comm = m, sigma_by_label, masks, comm
         self.sigma_geometric_by_label = sigma_geometric_by_label
         self.solver, self.solver_options = solver, solver_options
-        self.boundary_faces = boundary_faces  # (grain ids, ASR): not in the geometric solve
+        self.boundary_faces = boundary_faces  # not in the geometric solve
         self.group, self.built = None, {}
         self.gmg: GmgProblem | None = None
         self.gmg_filled: tuple[int, bool] | None = None
@@ -159,12 +159,12 @@ class _GroupProblems:
         if self.gmg_filled != (group, geometric):
             lookup = self.sigma_geometric_by_label if geometric else self.sigma_by_label
             sigma = np.where(self.masks[group], lookup[self.m.labels], 0.0)
-            ids, asr = (None, 0.0) if geometric or not self.boundary_faces else self.boundary_faces
+            faces = None if geometric else self.boundary_faces
             if self.gmg is None:
                 self.gmg = GmgProblem(sigma, self.m.voxel_size_m, self.comm, self.solver_options,
-                                      grain_ids=ids, asr_ohm_m2=asr)  # fmt: skip
+                                      boundaries=faces)  # fmt: skip
             else:
-                self.gmg.set_conductivity(sigma, grain_ids=ids, asr_ohm_m2=asr)
+                self.gmg.set_conductivity(sigma, faces)
             self.gmg_filled = (group, geometric)
         return self.gmg
 
@@ -226,10 +226,11 @@ def _solve(problem, method: str, axis: str, solver_options):
             problem.count)  # fmt: skip
 
 
-def _boundary_faces(m: Microstructure, grain_ids, asr_ohm_m2, methods: list[str],
-                    solver: str) -> tuple[np.ndarray, float] | None:  # fmt: skip
-    """(grain ids, ASR) of grain boundaries as face resistances, None without; InputError for
-    half of the pair, a bad shape or resistance, or a method/solver that has no face model."""
+def _boundary_faces(m: Microstructure, grain_ids, asr_ohm_m2, methods: list[str], solver: str,
+                    seeds: tuple | None = None) -> BoundaryFaces | None:  # fmt: skip
+    """Grain boundaries as face resistances, None without; InputError for half of the pair, a
+    bad shape or resistance, seeds that the ids do not index, or a method/solver that has no
+    face model. `seeds`: (seeds_um, stretch or None) or None."""
     if grain_ids is None and asr_ohm_m2 is None:
         return None
     if grain_ids is None or asr_ohm_m2 is None:
@@ -245,7 +246,14 @@ def _boundary_faces(m: Microstructure, grain_ids, asr_ohm_m2, methods: list[str]
     if grain_ids.shape != m.shape or not np.issubdtype(grain_ids.dtype, np.integer):
         raise InputError("grain_ids", f"need integers of the volume's shape {m.shape}, got "
                          f"{grain_ids.dtype} {grain_ids.shape}")  # fmt: skip
-    return grain_ids, float(asr_ohm_m2)
+    if seeds is None or seeds[0] is None:
+        return BoundaryFaces(grain_ids, float(asr_ohm_m2))
+    seeds_um = np.asarray(seeds[0], float)
+    if seeds_um.ndim != 2 or seeds_um.shape[1] != 3 or grain_ids.min() < 0 or \
+            grain_ids.max() >= len(seeds_um):  # fmt: skip
+        raise InputError("grain_seeds_um", f"need one (x, y, z) seed per grain id (ids up to "
+                         f"{grain_ids.max()}), got shape {seeds_um.shape}")  # fmt: skip
+    return BoundaryFaces(grain_ids, float(asr_ohm_m2), seeds_um, seeds[1])
 
 
 def conduct_voxel(
@@ -261,6 +269,8 @@ def conduct_voxel(
     solver: str = "gmg",
     grain_ids: np.ndarray | None = None,
     grain_boundary_asr_ohm_m2: float | None = None,
+    grain_seeds_um: np.ndarray | None = None,
+    grain_stretch: np.ndarray | None = None,
 ) -> ConductionResult:
     """Microstructure factors M = sigma_eff / sigma_grain of the voxels of `m` along `axes`
     (``meso.conduct`` with a Microstructure; its parameters), and tortuosity factors eps /
@@ -273,7 +283,9 @@ def conduct_voxel(
     `grain_ids` (ints, the volume's shape) with `grain_boundary_asr_ohm_m2` put the grain
     boundaries on the voxel faces between different grains, as resistances of that ASR in
     series (fv, gmg), instead of a layer of boundary voxels: boundary-phase voxels conduct as
-    grain then, and M_geometric is the solve without the face resistances."""
+    grain then, and M_geometric is the solve without the face resistances. With the grains'
+    Voronoi `grain_seeds_um` (and `grain_stretch`) each face gets its boundary plane's
+    orientation (``meso.conduction.voxel_gmg.BoundaryFaces``)."""
     start = time.perf_counter()
     axes = [AXES[axis_index(a)] for a in axes]
     methods = list(METHODS) if method == "both" else [method]
@@ -287,7 +299,8 @@ def conduct_voxel(
         raise InputError(materials.source, "the grain phase needs a positive conductivity")
     sigma_by_label = conductivity_lookup(m, materials)
     sigma_geometric_by_label = np.where(sigma_by_label > 0, sigma_grain, 0.0)
-    boundary_faces = _boundary_faces(m, grain_ids, grain_boundary_asr_ohm_m2, methods, solver)
+    boundary_faces = _boundary_faces(m, grain_ids, grain_boundary_asr_ohm_m2, methods, solver,
+                                     (grain_seeds_um, grain_stretch))  # fmt: skip
     if boundary_faces is not None:  # the boundary phase is grain; its resistance is on faces
         gb_label = m.phases.get("grain_boundary", -1)
         if gb_label in m.labels:
