@@ -33,9 +33,12 @@ CG_BOOMERAMG: dict[str, Any] = {
 # DMDA's hierarchy (trilinear interpolation, Galerkin coarse operators; the number of levels is
 # set per volume so that the coarsest grid has ~9 points on its shortest edge), one SOR sweep
 # (symmetric, local to each rank) as the smoother, LU (redundant on every rank) on the coarsest
-# grid. Issue 20's probe on 5%-porous 128^3 volumes: 4 CG iterations against BoomerAMG's 14-15;
-# Chebyshev/Jacobi smoothing was 1.5x slower (its eigenvalue estimate alone ~1 s an axis). CG
-# stops on the change of the current (meso.conduction.voxel_gmg.M_RTOL), or at ksp_rtol.
+# grid. On 5%-porous volumes 6 CG iterations at 128^3 and 8 at 256^3 (M to ~1e-7) against
+# BoomerAMG's 14-17; Chebyshev/Jacobi smoothing was 1.5x slower in issue 20's probe (its
+# eigenvalue estimate alone ~1 s an axis), and a forward sweep down with two backward ones up
+# took 9 iterations instead of 6 for no gain. `-matptap_via allatonce` held 0.35 of 1.0 GB less per rank
+# at 128^3 but redid the Galerkin products at 3x the cost on every axis. CG stops on the change of
+# the current (meso.conduction.voxel_gmg.M_RTOL), or at ksp_rtol.
 CG_GMG: dict[str, Any] = {
     "ksp_type": "cg",
     "ksp_rtol": 1e-10,
