@@ -11,6 +11,7 @@
 #   LABELS="A.h5 B.h5"     label volumes you already have, one per scan, in the same order
 #   GRAIN_UM=6             grain size overlaid on the electrolyte (tomography does not see grains)
 #   CONTACT_GAP_UM=0.65    lithium behind this much pore still touches the electrolyte
+#   WINDOW_UM=W            a centred lateral window of the electrolyte (default: the whole cell)
 #   TWINS=3                isotropic synthetic twins for the comparison
 #   STEP=1                 the step whose electrolyte is modelled (0-based; its interval
 #                          STEP-1 -> STEP is the measured current map)
@@ -19,7 +20,7 @@
 # virtual cell (tests/test_examples.py).
 set -euo pipefail
 if (($# < 2)); then
-    sed -n '2,19p' "$0" >&2
+    sed -n '2,20p' "$0" >&2
     exit 2
 fi
 out=$1
@@ -66,8 +67,10 @@ run quantify "${recons[@]}" --labels "${labels[@]}" --out "$out/quantify"
 
 # the electrolyte of one step with synthetic grains, and the contact maps of its interfaces
 ex="$out/extract"
+window=()
+[[ -n ${WINDOW_UM:-} ]] && window=(--window-um "$WINDOW_UM")
 run extract "${labels[$STEP]}" --region electrolyte --overlay-grains-um "$GRAIN_UM" \
-    --contact-gap-um "$CONTACT_GAP_UM" --out "$ex"
+    --contact-gap-um "$CONTACT_GAP_UM" "${window[@]}" --out "$ex"
 
 # tomogram vs isotropic twins: M_x / M_y / M_z over windows along the cell axis (Figure 4d)
 run compare "$ex/subvolume.h5" --twins "$TWINS" --physics conduction,elasticity \

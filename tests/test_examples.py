@@ -21,7 +21,7 @@ def test_tomography_pipeline_example_runs_on_the_virtual_cell(tmp_path):
                  "--out", str(cell)]) == 0  # fmt: skip
     scans = sorted(str(p) for p in cell.glob("step_*.h5") if "_labels" not in p.name)
     labels = sorted(str(p) for p in cell.glob("step_*_labels.h5"))
-    env = {**os.environ, "LABELS": " ".join(labels), "TWINS": "1",
+    env = {**os.environ, "LABELS": " ".join(labels), "TWINS": "1", "WINDOW_UM": "16",
            "MESO": str(Path(sys.executable).with_name("meso"))}  # fmt: skip
     out = tmp_path / "out"
     proc = subprocess.run(["bash", str(ROOT / "examples" / "tomography_pipeline.sh"), str(out),

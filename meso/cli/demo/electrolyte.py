@@ -23,8 +23,11 @@ def models_of_the_cell(
     solve it; returns the hot-spot folder and the report sections."""
     step = next(s for s in cell.steps if s.stripped and s is not cell.train_step)
     ex = out / "extract"
-    # tomography does not resolve grains: synthetic ones of the cell's grain size are overlaid
-    grains = ["--overlay-grains-um", f"{cell.record['config']['grain_size_um']:g}"]
+    # tomography does not resolve grains: synthetic ones of the cell's grain size are overlaid;
+    # the window is the square inscribed in the cell's disc, so that no gas around the cell
+    # counts as electrolyte porosity
+    grains = ["--overlay-grains-um", f"{cell.record['config']['grain_size_um']:g}",
+              "--window-um", f"{_inscribed_square_um(quant, cell.voxel_um):.3g}"]  # fmt: skip
     run("extract", ["extract", str(step.unet), "--region", "electrolyte", *grains,
                     "--contact-gap-um", settings.CONTACT_GAP_UM,
                     "--out", str(ex / "electrolyte")])  # fmt: skip
@@ -36,6 +39,15 @@ def models_of_the_cell(
     hotspot = out / "hotspot"
     sections.append(_hotspot(run, out, ex, step, cell, quant, hotspot))
     return hotspot, sections
+
+
+def _inscribed_square_um(quant: Path, voxel_um: float) -> float:
+    """The side of the square inscribed in the disc of the cell's columns (meso quantify)."""
+    import math
+
+    columns = json.loads((quant / "quantify.json").read_text())["cell_columns"]
+    diameter = 2 * math.sqrt(columns * voxel_um**2 / math.pi)
+    return 0.95 * diameter / math.sqrt(2)
 
 
 def _transport(
@@ -74,7 +86,8 @@ def _transport(
         "(meso extract, meso conduct, meso elastic, meso compare)",
         f"The pellet of {step.name} cut out of its U-Net labels (tomography does not resolve "
         f"grains: synthetic grains of the cell's {cell.record['config']['grain_size_um']:g} um "
-        f"are overlaid on its solid), its {depth} um next to each interface and the bulk "
+        f"are overlaid on its solid; a square window inside the cell's disc), its {depth} um "
+        "next to each interface and the bulk "
         "between; conductivity and modulus microstructure factors M along x, y, z, with the "
         "fv vs fe difference as the discretisation estimate; then the whole pellet against "
         f"{settings.TWINS[size]} isotropic synthetic twins of the same porosity and pore size "
