@@ -55,3 +55,17 @@ def test_sweep_example_lists_its_cases_and_the_slurm_script_parses(capsys):
     assert len(cases) == 8 and len(set(cases)) == 8  # 2 porosities x 2 grain sizes x 2 seeds
     proc = subprocess.run(["bash", "-n", str(ROOT / "examples" / "slurm_sweep.sh")])
     assert proc.returncode == 0
+
+
+@pytest.mark.parametrize(("script", "args", "outputs"), [
+    ("synth_microstructure.py", ["--size", "32"], ["isotropic.npz", "twin.npz", "stats.json"]),
+    ("conforming_meshes.py", ["--size", "12"], []),
+])  # fmt: skip
+def test_python_examples_run_in_a_quick_size(tmp_path, script, args, outputs):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--out", str(out),
+                           *args], capture_output=True, text=True, timeout=600, cwd=ROOT)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert any(out.iterdir())
+    for name in outputs:
+        assert (out / name).stat().st_size > 0
