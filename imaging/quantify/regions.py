@@ -8,6 +8,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
+from imaging.quantify import kernels
 from meso.errors import InputError
 
 GRAIN, BOUNDARY, COLLECTOR = 1, 2, 4  # DESIGN.md labels; "high" (bright) phases of the cell
@@ -119,24 +120,14 @@ def _crossing(
     profile: np.ndarray, half: np.ndarray, start: int, stop: int, step: int
 ) -> np.ndarray:
     """Sub-voxel position of the first rise of `profile` above `half` walking from index `start`
-    towards `stop` (step +1 or -1): linear interpolation between the two voxel centres."""
-    n_a, n_b, _ = profile.shape
-    order = np.arange(start, stop, step)
-    if len(order) < 2:
-        return np.full((n_a, n_b), np.nan)
-    walk = profile[:, :, order]
-    above = walk >= half[:, :, None]
-    above[:, :, 0] = False
-    k = np.argmax(above, axis=2)
-    found = above.max(axis=2)
-    k = np.maximum(k, 1)
-    v1 = np.take_along_axis(walk, k[:, :, None], 2)[:, :, 0]
-    v0 = np.take_along_axis(walk, (k - 1)[:, :, None], 2)[:, :, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.clip((half - v0) / (v1 - v0), 0.0, 1.0)
-    centre0 = order[k - 1] + 0.5
-    position = centre0 + step * frac
-    return np.where(found, position, np.nan)
+    towards `stop` (step +1 or -1): linear interpolation between the two voxel centres
+    (`kernels.grey_crossings`: each column walks only as far as its crossing)."""
+    out = np.empty(profile.shape[:2])
+    kernels.grey_crossings(
+        np.ascontiguousarray(profile, np.float32), np.asarray(half, np.float32), start, stop, step,
+        out,
+    )  # fmt: skip
+    return out
 
 
 def find_edges(
