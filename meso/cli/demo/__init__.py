@@ -102,13 +102,14 @@ def _views_section(out: Path, cell, hotspot: Path, views) -> Section:
     step = next(s for s in cell.steps if s.stripped and s is not cell.train_step)
     quantified = json.loads((out / "quantify" / "quantify.json").read_text())
     layers = quantified["layers"][step.index][f"{step.stripped}_electrode"]
-    labels = load(step.unet).labels
+    panels = [(f"{step.name}, {step.stripped} electrode: {name}", load(path).labels)
+              for name, path in (("true labels", step.truth), ("U-Net", step.unet))]  # fmt: skip
     target = out / "views"
-    shown = [Figure(views.electrode_voids(labels, tuple(layers), cell.voxel_um,
-                                          f"{step.name}: {step.stripped} electrode (U-Net)",
+    shown = [Figure(views.electrode_voids(panels, tuple(layers), cell.voxel_um,
                                           target / "electrode_voids.png"),
-                    f"The {step.stripped} electrode of {step.name} as segmented by the U-Net: "
-                    "voids in red, lithium translucent.")]  # fmt: skip
+                    f"The {step.stripped} electrode of {step.name} after stripping, true labels "
+                    "(left) and as segmented by the U-Net (right): voids in red, lithium "
+                    "translucent.")]  # fmt: skip
     face = f"current_density_{step.stripped}.npy"
     if (hotspot / face).exists():
         shown.append(Figure(views.interface_current(np.load(hotspot / face), cell.voxel_um,

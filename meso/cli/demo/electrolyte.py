@@ -138,11 +138,18 @@ def _hotspot(
             "and the virtual cell's true map.",
         )
     )
+    agreement = "; ".join(
+        f"{'measured (meso quantify)' if c['kind'] == 'quantify' else 'true'} map, {face} face: "
+        f"r = {v['pearson_r']:.2f}"
+        for c in document.get("measured", {}).get("comparisons", [])
+        for face, v in c["faces"].items()
+    )  # fmt: skip
     return Section(
         "7. Flux around the hot spots (meso hotspot)",
         f"Conduction through the pellet of {step.name} where current enters and leaves only "
         "through the parts of each interface the lithium touches (contact maps from meso "
-        f"extract); total current {document['current_A']:.3g} A at {document['bias_V']:g} V.",
+        f"extract); total current {document['current_A']:.3g} A at {document['bias_V']:g} V. "
+        f"Predicted interfacial current against the interval ending at this step: {agreement}.",
         rows,
         figures,
         csv="hotspot",

@@ -12,12 +12,13 @@ from meso.io.atomic import atomic_path
 WINDOW = (1200, 800)
 
 
-def _plotter():
+def _plotter(shape: tuple[int, int] = (1, 1)):
     import pyvista as pv
     import vtk
 
     vtk.vtkObject.GlobalWarningDisplayOff()  # no X server here: VTK says so, then renders offscreen
-    plotter = pv.Plotter(off_screen=True, window_size=list(WINDOW))
+    size = [WINDOW[0] * shape[1] * 3 // 4 if shape[1] > 1 else WINDOW[0], WINDOW[1]]
+    plotter = pv.Plotter(off_screen=True, window_size=size, shape=shape)
     plotter.set_background("white")
     return plotter
 
@@ -47,25 +48,28 @@ def _save(plotter, target: Path) -> Path:
 
 
 def electrode_voids(
-    labels: np.ndarray, z_range: tuple[int, int], voxel_um: float, title: str, target: Path
+    panels: list[tuple[str, np.ndarray]], z_range: tuple[int, int], voxel_um: float, target: Path
 ) -> Path:
-    """Pores (label 0) inside the cell (the columns that hold LLZO) and within the electrode's
-    layers `z_range` in red, the lithium (label 3) of those layers translucent."""
+    """Side by side, one per (title, labels): pores (label 0) inside the cell (the columns that
+    hold LLZO) within the electrode's layers `z_range` in red, its lithium (label 3) translucent."""
     z0, z1 = z_range
-    part = np.asarray(labels[:, :, z0:z1])
-    grid = _grid(part, voxel_um, "label")
-    plotter = _plotter()
-    lithium = grid.threshold([2.5, 3.5], scalars="label")
-    if lithium.n_cells:
-        plotter.add_mesh(lithium, color="silver", opacity=0.15)
-    inside = _cell_columns(np.isin(labels, (1, 2)), margin=2)
-    voids = _grid(np.where(inside & (part == 0), 1, 0).astype(np.uint8), voxel_um, "void")
-    voids = voids.threshold([0.5, 1.5], scalars="void")
-    if voids.n_cells:
-        plotter.add_mesh(voids.extract_surface(algorithm="dataset_surface"), color="firebrick")
-    plotter.add_text(title, font_size=12, color="black")
-    plotter.show_bounds(xtitle="x (um)", ytitle="y (um)", ztitle="z (um)", color="black")
-    plotter.camera_position = "iso"
+    plotter = _plotter(shape=(1, len(panels)))
+    for index, (title, labels) in enumerate(panels):
+        plotter.subplot(0, index)
+        part = np.asarray(labels[:, :, z0:z1])
+        lithium = _grid(part, voxel_um, "label").threshold([2.5, 3.5], scalars="label")
+        if lithium.n_cells:
+            plotter.add_mesh(lithium, color="silver", opacity=0.15)
+        inside = _cell_columns(np.isin(labels, (1, 2)), margin=2)
+        voids = _grid((inside & (part == 0)).astype(np.uint8), voxel_um, "void")
+        voids = voids.threshold([0.5, 1.5], scalars="void")
+        if voids.n_cells:
+            plotter.add_mesh(voids.extract_surface(algorithm="dataset_surface"),
+                             color="firebrick")  # fmt: skip
+        plotter.add_text(title, font_size=11, color="black")
+        plotter.show_bounds(xtitle="x (um)", ytitle="y (um)", ztitle="z (um)", color="black")
+        plotter.camera_position = "iso"
+        plotter.camera.zoom(1.3)
     return _save(plotter, target)
 
 
@@ -113,9 +117,11 @@ def flux_streamlines(
                                          integration_direction="forward")  # fmt: skip
     plotter = _plotter()
     if lines.n_points:
+        field = np.asarray(lines.point_data["|grad phi| (V/m)"])
+        # a few voxels at contact edges carry the extreme values: scale to the 99th percentile
         plotter.add_mesh(lines.tube(radius=voxel_um * 0.15), scalars="|grad phi| (V/m)",
-                         cmap="viridis", scalar_bar_args={"title": "|grad phi| (V/m)",
-                                                          "color": "black"})  # fmt: skip
+                         cmap="viridis", clim=[0.0, float(np.percentile(field, 99))],
+                         scalar_bar_args={"title": "|grad phi| (V/m)", "color": "black"})  # fmt: skip
     pores = _grid((~solid & _cell_columns(solid)).astype(np.uint8), voxel_um, "pore")
     pores = pores.threshold([0.5, 1.5], scalars="pore")
     if pores.n_cells:
