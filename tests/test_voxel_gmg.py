@@ -12,7 +12,7 @@ from meso import conduct
 from meso.conduction.voxel_fv import FvProblem
 from meso.conduction.voxel_gmg import BoundaryFaces, GmgProblem
 from meso.errors import InputError
-from meso.fem.solver_options import CG_BOOMERAMG
+from meso.fem.solver_options import CG_BOOMERAMG, CG_GMG
 from meso.materials import parse_materials
 from meso.microstructure import Microstructure
 from validation.conduction_references import parallel_laminate, series_laminate
@@ -251,3 +251,20 @@ def test_boundary_faces_on_a_synth_agree_on_two_ranks(mpirun, meso_exe, tmp_path
         assert two["M"] == pytest.approx(one["M"], rel=1e-6)
         # the same boundaries as layers one voxel thick cut more of the grains' area
         assert 0.2 < results[1, False]["axes"][axis]["M"] < one["M"] < one["M_geometric"]
+
+
+def test_failed_multigrid_falls_back_to_boomeramg(caplog):
+    """A GMG solve that stops unconverged (here: one iteration allowed) is redone by CG +
+    BoomerAMG with a warning, and its potential comes back in the DMDA layout."""
+    solid = _porous(20, 0.2, seed=6)
+    m = Microstructure(solid)
+    starved = {**CG_GMG, "ksp_max_it": 1}
+    with caplog.at_level("WARNING"):
+        result = conduct(m, axes=["y"], comm=SELF, solver_options=starved)
+    assert "solving again with CG + BoomerAMG" in caplog.text
+    entry, reference = result.axes["y"]["fv"], conduct(m, axes=["y"], comm=SELF, solver="amg")
+    assert entry.converged and entry.iterations > 1
+    assert entry.M == pytest.approx(reference.factor("y"), rel=1e-12)
+    problem = GmgProblem(np.where(solid == 1, 1.0, 0.0), 1e-6, SELF)
+    volume = np.where(solid == 1, np.random.default_rng(0).random(solid.shape), np.nan)
+    np.testing.assert_array_equal(problem.gather(problem.owned_values(volume)), volume)

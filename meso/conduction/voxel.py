@@ -44,7 +44,7 @@ from meso.conduction.voxel_fv import FvProblem
 from meso.conduction.voxel_gmg import BoundaryFaces, GmgProblem
 from meso.errors import InputError
 from meso.fem.compat import cell_dofs, function_space
-from meso.fem.solver_options import CG_BOOMERAMG, CG_GMG
+from meso.fem.solver_options import CG_BOOMERAMG, CG_GMG, converged_reason_name
 from meso.materials import Materials, load_materials
 from meso.mesh.lattice import spanning_clusters
 from meso.mesh.voxel import VoxelMesh, build_voxel_mesh, electrode_facet_tags, voxel_dg0
@@ -194,6 +194,15 @@ class _GroupProblems:
                                                   else sigma)  # fmt: skip
         return self.built[key]
 
+    def amg_problem(self, group: int, geometric: bool) -> FvProblem | None:
+        """A new FvProblem (BoomerAMG) of the gmg problem's conductivities, for a fallback;
+        None with boundary faces, which only the gmg problem has."""
+        if self.boundary_faces is not None and not geometric:
+            return None
+        lookup = self.sigma_geometric_by_label if geometric else self.sigma_by_label
+        sigma = np.where(self.masks[group], lookup[self.m.labels], 0.0)
+        return FvProblem(sigma, self.m.voxel_size_m, self.comm)
+
     def destroy(self, *, gmg: bool = False) -> None:
         """Free the problems of the current group (and the GmgProblem with `gmg`)."""
         for problem in self.built.values():
@@ -224,6 +233,25 @@ def _solve(problem, method: str, axis: str, solver_options):
                     mismatch / solution.current)  # fmt: skip
     return (solution.potential, solution.current, solution.iterations, solution.reason,
             problem.count)  # fmt: skip
+
+
+def _amg_fallback(problems: _GroupProblems, gmg: GmgProblem, group: int, geometric: bool,
+                  axis: str, failed: tuple) -> tuple:  # fmt: skip
+    """The fv solve of `axis` again with CG + BoomerAMG (its default options) after the
+    multigrid failed (`failed`, _solve's tuple), its potential in the gmg layout; `failed`
+    itself where no fallback exists (boundary faces)."""
+    reason = converged_reason_name(failed[3])
+    amg = problems.amg_problem(group, geometric)
+    if amg is None:
+        LOG.warning("fv %s: the multigrid did not converge (%s); boundary faces have no "
+                    "BoomerAMG route to fall back to", axis, reason)  # fmt: skip
+        return failed
+    LOG.warning("fv %s: the multigrid did not converge (%s); solving again with CG + "
+                "BoomerAMG", axis, reason)  # fmt: skip
+    potential, current, iterations, amg_reason, dofs = _solve(amg, "fv", axis, None)
+    volume = amg.gather(potential, root=None)
+    amg.destroy()
+    return gmg.owned_values(volume), current, iterations, amg_reason, dofs
 
 
 def _boundary_faces(m: Microstructure, grain_ids, asr_ohm_m2, methods: list[str], solver: str,
@@ -350,7 +378,10 @@ def conduct_voxel(
 
     def timed_solve(group: int, mt: str, axis: str, geometric: bool) -> tuple:
         t0 = time.perf_counter()
-        solved = _solve(problems.get(group, mt, geometric), mt, axis, solver_options)
+        problem = problems.get(group, mt, geometric)
+        solved = _solve(problem, mt, axis, solver_options)
+        if isinstance(problem, GmgProblem) and solved[3] <= 0:
+            solved = _amg_fallback(problems, problem, group, geometric, axis, solved)
         return (*solved, time.perf_counter() - t0)
 
     # group by group (axes with one spanning mask share its problems), every solve with the

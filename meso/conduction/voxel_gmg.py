@@ -324,6 +324,17 @@ class GmgProblem:
             volume[cut] = part[tuple(slice(0, c.stop - c.start) for c in cut)]
         return volume
 
+    def owned_values(self, volume: np.ndarray) -> np.ndarray:
+        """Per-point values of the owned block from a voxel `volume` (the inverse of
+        ``gather``; 0 on decoupled points and NaNs)."""
+        out = np.zeros(self.block_shape)
+        cut = tuple(
+            slice(b.start, min(b.stop, n)) for b, n in zip(self.block, self.shape, strict=True)
+        )
+        out[tuple(slice(0, max(c.stop - c.start, 0)) for c in cut)] = volume[cut]
+        out[self.sigma_block[1:-1, 1:-1, 1:-1] <= 0] = 0.0
+        return np.nan_to_num(out).ravel()
+
     def destroy(self) -> None:
         for obj in (self.ksp, self.matrix, self.da):
             obj.destroy()
