@@ -253,14 +253,14 @@ def test_boundary_faces_on_a_synth_agree_on_two_ranks(mpirun, meso_exe, tmp_path
         assert 0.2 < results[1, False]["axes"][axis]["M"] < one["M"] < one["M_geometric"]
 
 
-def test_failed_multigrid_falls_back_to_boomeramg(caplog):
-    """A GMG solve that stops unconverged (here: one iteration allowed) is redone by CG +
-    BoomerAMG with a warning, and its potential comes back in the DMDA layout."""
+def test_failed_multigrid_falls_back_to_boomeramg(caplog, monkeypatch):
+    """A GMG solve with the default options that stops unconverged (here: one iteration
+    allowed) is redone by CG + BoomerAMG with a warning, its potential in the DMDA layout."""
     solid = _porous(20, 0.2, seed=6)
     m = Microstructure(solid)
-    starved = {**CG_GMG, "ksp_max_it": 1}
+    monkeypatch.setitem(CG_GMG, "ksp_max_it", 1)  # the defaults GmgProblem reads
     with caplog.at_level("WARNING"):
-        result = conduct(m, axes=["y"], comm=SELF, solver_options=starved)
+        result = conduct(m, axes=["y"], comm=SELF)
     assert "solving again with CG + BoomerAMG" in caplog.text
     entry, reference = result.axes["y"]["fv"], conduct(m, axes=["y"], comm=SELF, solver="amg")
     assert entry.converged and entry.iterations > 1

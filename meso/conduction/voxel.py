@@ -238,8 +238,9 @@ def _solve(problem, method: str, axis: str, solver_options):
 def _amg_fallback(problems: _GroupProblems, gmg: GmgProblem, group: int, geometric: bool,
                   axis: str, failed: tuple) -> tuple:  # fmt: skip
     """The fv solve of `axis` again with CG + BoomerAMG (its default options) after the
-    multigrid failed (`failed`, _solve's tuple), its potential in the gmg layout; `failed`
-    itself where no fallback exists (boundary faces)."""
+    multigrid with its default options failed (options given are the caller's to keep):
+    `failed` is _solve's tuple; the potential comes back in the gmg layout. `failed` itself
+    where no fallback exists (boundary faces)."""
     reason = converged_reason_name(failed[3])
     amg = problems.amg_problem(group, geometric)
     if amg is None:
@@ -380,7 +381,7 @@ def conduct_voxel(
         t0 = time.perf_counter()
         problem = problems.get(group, mt, geometric)
         solved = _solve(problem, mt, axis, solver_options)
-        if isinstance(problem, GmgProblem) and solved[3] <= 0:
+        if isinstance(problem, GmgProblem) and solved[3] <= 0 and solver_options is None:
             solved = _amg_fallback(problems, problem, group, geometric, axis, solved)
         return (*solved, time.perf_counter() - t0)
 
