@@ -155,14 +155,20 @@ def test_two_ranks_equal_one_and_amg(mpirun, meso_exe, tmp_path):
         assert results[2, "gmg"]["axes"][axis]["dofs"] == one["dofs"]
 
 
-def test_cli_rejects_solver_on_conforming_meshes(meso_exe, tmp_path):
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [(["--mesh", "conforming", "--solver", "amg"], ["--solver", "voxel"]),
+     (["--grain-boundaries", "faces"], ["--grain-boundaries", "synth"]),
+     (["--grain-boundaries", "faces", "--solver", "amg"], ["--grain-boundaries", "gmg"])],
+)  # fmt: skip
+def test_cli_bad_solver_options_exit_2(meso_exe, tmp_path, options, words):
     volume = tmp_path / "vol.npy"
     np.save(volume, np.ones((4, 4, 4), np.uint8))
-    proc = subprocess.run([*meso_exe, "conduct", str(volume), "--mesh", "conforming",
-                           "--solver", "amg", "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert proc.returncode == 2
-    assert "--solver" in proc.stderr and "voxel" in proc.stderr
+    proc = subprocess.run([*meso_exe, "conduct", str(volume), *options, "--out",
+                           str(tmp_path / "o")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert all(word in proc.stderr for word in words)
+    assert not (tmp_path / "o").exists()
 
 
 def _cubic_grain_ids(shape, d):

@@ -83,6 +83,8 @@ def boundary_faces(args: argparse.Namespace, materials) -> dict:
     from meso.mesh.sources import conforming_source, grain_boundary_resistance
     from meso.mesh.synth_files import load_grain_ids, load_synth_geometry
 
+    if args.method not in (None, "fv") or args.solver == "amg":
+        raise InputError("--grain-boundaries", "faces are solved by --method fv --solver gmg only")
     source = conforming_source(args.volume, args.dataset, args.voxel_size)
     if source.synth_json is None:
         raise InputError(args.volume, "--grain-boundaries faces needs a meso synth result (its "
