@@ -9,15 +9,9 @@ from meso import InputError, Microstructure
 from meso.conduction.contact import conduct_with_contacts
 from meso.fem.solver_options import CG_BOOMERAMG
 from meso.materials import load_materials
+from validation.conduction_references import disk_constriction_resistance
 
 TIGHT = {**CG_BOOMERAMG, "ksp_rtol": 1e-10}
-
-
-def roess_psi(e: float) -> float:
-    """Constriction factor of an equipotential disk of radius a centred on the end of a
-    semi-infinite circular flux tube of radius b, e = a / b (Roess 1950; Yovanovich and
-    Marotta, Heat Transfer Handbook, Wiley 2003, ch. 4): R = psi / (4 sigma a)."""
-    return 1 - 1.40925 * e + 0.29591 * e**3 + 0.05254 * e**5 + 0.02105 * e**7 + 0.01107 * e**9
 
 
 def test_full_contact_slab_is_uniform_with_the_slab_conductance():
@@ -57,7 +51,7 @@ def _disk_constriction_error(a: int) -> float:
     big_b, length = 2 * w * h, w * h
     a_eq = np.sqrt(4 * disk.sum() / np.pi) * h
     bulk = length / (sigma * big_b**2)
-    constriction = roess_psi(a_eq / (big_b / np.sqrt(np.pi))) / (4 * sigma * a_eq)
+    constriction = disk_constriction_resistance(sigma, a_eq, big_b / np.sqrt(np.pi))
     return (r.resistance_ohm / 4 - bulk) / constriction - 1  # the whole block: 4 quarters
 
 

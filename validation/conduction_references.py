@@ -1,4 +1,4 @@
-"""Independent references for conductivity microstructure factors: laminates, brick layer, spheres.
+"""Independent references for conduction: laminates, brick layer, spheres, disk constriction resistance.
 
 Every function computes its value from a formula or from the voxel array with numpy alone
 (no FEniCSx), so the solvers in ``meso.conduction.voxel`` can be checked against them.
@@ -99,3 +99,22 @@ def sphere_cell(voxels_per_cell: int, porosity: float) -> np.ndarray:
     centres = np.arange(voxels_per_cell) + 0.5 - voxels_per_cell / 2.0
     r2 = centres[:, None, None] ** 2 + centres[None, :, None] ** 2 + centres[None, None, :] ** 2
     return np.where(r2 < radius**2, 0, 1).astype(np.uint8)
+
+
+def roess_constriction_factor(contact_ratio: float) -> float:
+    """Constriction factor psi of an equipotential disk of radius a centred on the end of a
+    semi-infinite circular flux tube of radius b, e = a / b < 1 (Roess 1950; Yovanovich and
+    Marotta, Heat Transfer Handbook, Wiley 2003, ch. 4): R = psi / (4 sigma a)."""
+    e = float(contact_ratio)
+    if not 0 < e < 1:
+        raise ValueError(f"contact ratio a / b = {e} is outside 0..1")
+    return 1 - 1.40925 * e + 0.29591 * e**3 + 0.05254 * e**5 + 0.02105 * e**7 + 0.01107 * e**9
+
+
+def disk_constriction_resistance(sigma_S_per_m: float, radius_m: float,
+                                 tube_radius_m: float = np.inf) -> float:  # fmt: skip
+    """Constriction (spreading) resistance of a disk contact of radius a: Holm's 1 / (4 sigma a)
+    on a half-space (Holm, Electric Contacts, Springer 1967), times Roess's factor in a flux tube
+    of radius b (the finite-size correction)."""
+    psi = 1.0 if np.isinf(tube_radius_m) else roess_constriction_factor(radius_m / tube_radius_m)
+    return psi / (4 * sigma_S_per_m * radius_m)

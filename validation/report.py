@@ -1,4 +1,4 @@
-"""The outputs of `meso validate`: validation.json, validation.csv, a figure of the errors, validation.html."""
+"""The outputs of `meso validate`: validation.json and .csv, error and convergence figures, validation.html."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from meso.io.atomic import atomic_path, write_csv, write_json
-from meso.io.report import Section, software_versions, write_report
+from meso.io.report import Figure, Section, software_versions, write_report
 from validation.checks import CheckResult
 
 
@@ -36,6 +36,41 @@ def _error_figure(results: list[CheckResult], path: Path) -> Path:
     return path
 
 
+def _convergence_figures(results: list[CheckResult], folder: Path) -> list[Figure]:
+    """One log-log PNG per convergence study: the lines of every check that plots into it,
+    captioned with the fitted orders and the checks' verdicts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    studies: dict[str, list[CheckResult]] = {}
+    for r in results:
+        if r.ran and r.convergence:
+            studies.setdefault(r.convergence["figure"], []).append(r)
+    figures = []
+    for index, (title, members) in enumerate(studies.items()):
+        fig, ax = plt.subplots(figsize=(10, 6), constrained_layout=True)
+        for r, marker in zip(members, "osD^v<>", strict=False):
+            for label, line in r.convergence["lines"].items():
+                ax.loglog(line["x"], line["y"], marker=marker, label=label)
+        ax.set_xlabel(members[0].convergence["x_label"], fontsize=12)
+        ax.set_ylabel(members[0].convergence["y_label"], fontsize=12)
+        ax.set_title(title, fontsize=13)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=11)
+        path = folder / f"validation_convergence_{index + 1}.png"
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+        plt.close(fig)
+        verdicts = "; ".join(
+            f"{r.name}: {r.value:.3g} against {r.reference:.3g} "
+            f"({'pass' if r.passed else 'FAIL'})" for r in members
+        )  # fmt: skip
+        figures.append(Figure(path, f"{title}: relative error of each refinement. {verdicts}."))
+    return figures
+
+
 def write_validation(results: list[CheckResult], folder: Path, quick: bool, ranks: int) -> dict:
     """Write the four outputs into `folder`; returns the validation.json document."""
     document = {
@@ -48,8 +83,13 @@ def write_validation(results: list[CheckResult], folder: Path, quick: bool, rank
         "checks": [r.to_json() for r in results],
     }
     write_json(folder / "validation.json", document)
-    write_csv(folder / "validation.csv", [r.to_json() for r in results])
-    figure = _error_figure(results, folder / "validation_errors.png")
+    write_csv(folder / "validation.csv",
+              [{k: v for k, v in r.to_json().items() if k != "convergence"} for r in results])  # fmt: skip
+    figure = Figure(
+        _error_figure(results, folder / "validation_errors.png"),
+        "Each check's |relative error| against its tolerance (black bar).",
+    )
+    convergence = _convergence_figures(results, folder)
     table = [["physics", "check", "value", "reference", "relative error", "tolerance", "result",
               "reference source"]] + [
         [r.physics, r.name, r.value, r.reference, r.relative_error, r.tolerance,
@@ -63,6 +103,11 @@ def write_validation(results: list[CheckResult], folder: Path, quick: bool, rank
         f"{verdict}; {'quick subset' if quick else 'all checks'} on {ranks} MPI rank(s). "
         "Versions: " + ", ".join(f"{k} {v}" for k, v in document["versions"].items()) + ".",
         [Section("Checks against analytic references and peer codes",
-                 "A bound passes when the value lies on its side (tolerance 0).", table, [figure])],
+                 "A bound passes when the value lies on its side (tolerance 0); an order check "
+                 "compares the fitted convergence order with the theoretical one.", table,
+                 [figure]),
+         Section("Convergence", "Errors against the analytic reference (or the conforming "
+                 "P2 solve) under refinement, log-log; the slopes are the orders checked above.",
+                 figures=convergence)],
     )  # fmt: skip
     return document
