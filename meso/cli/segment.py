@@ -56,9 +56,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--slice-axis",
-        choices=("x", "y", "z"),
-        default="z",
-        help="2-D slices are taken across this axis (default z)",
+        choices=("auto", "x", "y", "z"),
+        default="auto",
+        help="2-D slices are taken across this axis (default auto: y, or x for a cell stacked "
+        "along y, so that each slice holds the cell axis)",
     )
     p.add_argument(
         "--epochs", type=positive_int, default=60, help="epochs (default 60, early stopping)"
@@ -81,8 +82,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--context",
         type=non_negative_int,
-        default=1,
-        help="neighbouring slices each side as extra channels (default 1)",
+        default=3,
+        help="neighbouring slices each side as extra channels (default 3)",
     )
     p.add_argument(
         "--patience",

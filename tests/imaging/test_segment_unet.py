@@ -80,7 +80,9 @@ def test_unet_beats_otsu_on_the_other_electrode_and_the_stripped_step(cell, mode
         and not record["architecture"]["pretrained"]
     )
     assert record["class_names"][:2] == ["pore", "lithium"] and "gas" in record["class_names"]
-    assert record["slice_axis"] == "z" and record["normalisation"]["std"] > 0
+    # default slices hold the cell axis (z here), with 3 neighbours each side as channels
+    assert record["slice_axis"] == "y" and record["context"] == 3
+    assert record["normalisation"]["std"] > 0
     assert len(record["metrics"]) >= 1 and "pore" in record["metrics"][0]["validation_dice"]
     for index in (0, 1):
         out = cell / f"unet{index}"
@@ -117,12 +119,15 @@ def test_streamed_prediction_equals_whole_volume_inference(cell, model, tmp_path
     summary = predict(tmp_path / "rec.npy", model, tmp_path / "labels.h5", batch_size=3,
                       progress=False)  # fmt: skip
     segmenter = Segmenter(model)
-    whole = np.moveaxis(grey, 2, 0)
+    axis = "xyz".index(segmenter.record["slice_axis"])
+    whole = np.moveaxis(grey, axis, 0)
     labels, confidence = segmenter(context_stack(whole, 0, whole.shape[0], segmenter.context))
     with h5py.File(tmp_path / "labels.h5") as fh:
-        assert np.mean(fh["labels"][()] == np.moveaxis(labels, 0, 2)) > 0.9999
-        np.testing.assert_allclose(fh["confidence"][()], np.moveaxis(confidence, 0, 2), atol=1e-4)
-    assert summary["slices"] == grey.shape[2] and summary["device"] in ("cpu", "cuda")
+        assert np.mean(fh["labels"][()] == np.moveaxis(labels, 0, axis)) > 0.9999
+        np.testing.assert_allclose(
+            fh["confidence"][()], np.moveaxis(confidence, 0, axis), atol=1e-4
+        )
+    assert summary["slices"] == grey.shape[axis] and summary["device"] in ("cpu", "cuda")
 
 
 def test_training_is_deterministic_and_resumes_where_it_stopped(cell, tmp_path):
