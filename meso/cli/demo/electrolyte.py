@@ -70,7 +70,7 @@ def _transport(
             rows.append([region, axis, fv, fe, diff, m_el, c["volume_fractions"].get("pore", 0)])
     compare = out / "compare"
     run("compare", ["compare", str(ex / "electrolyte" / "subvolume.h5"), "--twins",
-                    settings.TWINS[size], "--physics", "conduction,elasticity",
+                    settings.TWINS[size], "--physics", "conduction,elasticity", "--workers", "2",
                     "--out", str(compare)])  # fmt: skip
     document = json.loads((compare / "compare.json").read_text())
     for item in document["volumes"]:
