@@ -372,3 +372,101 @@ def test_thickness_read_in_lateral_blocks_matches_the_whole_volume(cell):
             both = np.isfinite(mine) & np.isfinite(theirs)
             assert both.sum() > 0.9 * np.isfinite(theirs).sum()
             assert np.abs(mine[both] - theirs[both]).mean() < 0.05, side
+
+
+def _label_cell(shape, seed, *, thicker_centre=0):
+    """Labels (a, b, cell axis last): steel | Li with 5% pores and 1% steel/LLZO specks |
+    LLZO | Li | steel, gas around, collectors that step per column; the electrodes of the
+    central columns `thicker_centre` voxels thicker."""
+    rng = np.random.default_rng(seed)
+    n_a, n_b, n_c = shape
+    labels = np.full(shape, LITHIUM, np.uint8)
+    c = np.arange(n_c)[None, None, :]
+    shift = rng.integers(0, 4, (n_a, n_b))[:, :, None]
+    centre = np.zeros((n_a, n_b, 1), int)
+    centre[n_a // 3 : 2 * n_a // 3, n_b // 3 : 2 * n_b // 3] = thicker_centre
+    labels[c < 3 + shift - centre] = PORE
+    labels[(c >= 3 + shift - centre) & (c < 8 + shift - centre)] = 4
+    labels[:, :, n_c // 2 - 4 : n_c // 2 + 4] = 1
+    top = n_c - 8 - shift + centre
+    labels[(c >= top) & (c < top + 5)] = 4
+    labels[c >= top + 5] = PORE
+    li = labels == LITHIUM
+    draw = rng.random(shape)
+    labels[li & (draw < 0.05)] = PORE
+    labels[li & (draw > 0.99)] = rng.choice(
+        np.array([1, 2, 4], np.uint8), size=(li & (draw > 0.99)).sum()
+    )
+    labels[:2] = PORE  # gas beside the cell
+    return labels
+
+
+def _reference_thickness(labels, voxel_um):
+    """The numpy path on the whole volume: layers, cell columns, label faces, Li between them."""
+    from imaging.quantify.maps import envelope_thickness_um, lithium_thickness_um
+    from imaging.quantify.regions import cell_columns, find_edges, find_layers, level_volume
+
+    level = level_volume(None, labels)
+    layers = find_layers(level, "ref")
+    inside = cell_columns(level, layers)
+    edges = find_edges(level, layers, inside, smoothing_vox=0.0, half_level=0.5)
+    return {f"{side}_{kind}": fn(*args).astype(np.float32)
+            for side in ("bottom", "top")
+            for kind, fn, args in (("thickness_um", lithium_thickness_um, (edges, side, labels, voxel_um)),
+                                   ("envelope_um", envelope_thickness_um, (edges, side, voxel_um)))}  # fmt: skip
+
+
+@pytest.mark.parametrize(("thicker_centre", "compression", "passes"),
+                         [(0, None, {64: 1}), (0, "gzip", {64: 1}), (3, None, {8: 2, 64: 1})])  # fmt: skip
+def test_label_blocks_equal_the_whole_volume_bit_for_bit(tmp_path, thicker_centre, compression,
+                                                         passes):  # fmt: skip
+    """The numba block path (faces, counts, cell columns; one pass when the centre block's
+    layers hold everywhere, two when its electrodes' middles fall outside other columns' dark
+    runs) gives exactly the numpy whole-volume numbers, chunks cut by the blocks or not."""
+    from imaging.quantify.blocks import electrode_thickness_in_blocks
+
+    labels = _label_cell((37, 41, 90), seed=thicker_centre, thicker_centre=thicker_centre)
+    path = tmp_path / "labels.h5"
+    with h5py.File(path, "w") as fh:
+        fh.create_dataset("labels", data=labels, chunks=(12, 10, 30), compression=compression)
+    expected = _reference_thickness(labels, 0.65)
+    assert np.isfinite(expected["bottom_thickness_um"]).mean() > 0.8
+    for block in (8, 16, 64):
+        mine = electrode_thickness_in_blocks(path, dataset=None, voxel_size_um=0.65, block=block)
+        assert mine["passes"] == passes.get(block, mine["passes"])  # 64: one block, its layers
+        for key, value in expected.items():
+            np.testing.assert_array_equal(mine[key], value, err_msg=f"{key} block {block}")
+
+
+def test_crossing_kernel_equals_the_numpy_walk():
+    """`regions._crossing` (numba, stops at the crossing) against the gathered numpy walk it
+    replaced, on noisy, rounded (ties) and flat profiles, both directions and short walks."""
+    from imaging.quantify.regions import _crossing
+
+    def numpy_crossing(profile, half, start, stop, step):
+        order = np.arange(start, stop, step)
+        if len(order) < 2:
+            return np.full(profile.shape[:2], np.nan)
+        walk = profile[:, :, order]
+        above = walk >= half[:, :, None]
+        above[:, :, 0] = False
+        k = np.maximum(np.argmax(above, axis=2), 1)
+        v1 = np.take_along_axis(walk, k[:, :, None], 2)[:, :, 0]
+        v0 = np.take_along_axis(walk, (k - 1)[:, :, None], 2)[:, :, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.clip((half - v0) / (v1 - v0), 0.0, 1.0)
+        return np.where(above.max(axis=2), order[k - 1] + 0.5 + step * frac, np.nan)
+
+    rng = np.random.default_rng(3)
+    for trial in range(6):
+        profile = rng.normal(size=(9, 11, 40)).astype(np.float32)
+        if trial % 3 == 1:
+            profile = np.round(profile)  # ties and equal neighbours: 0/0 and x/0
+        if trial % 3 == 2:
+            profile[:] = 0.5
+        half = np.round(rng.normal(size=(9, 11)), 1).astype(np.float32)
+        for start, stop, step in ((20, 40, 1), (20, -1, -1), (0, 1, 1), (39, 40, 1), (5, -1, -1)):
+            np.testing.assert_array_equal(
+                _crossing(profile, half, start, stop, step),
+                numpy_crossing(profile, half, start, stop, step),
+            )
