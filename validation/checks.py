@@ -216,9 +216,12 @@ def _taufactor(comm):
 
     solid = _porous_noise_volume()
     value = conduct(Microstructure(solid), axes=["x"], comm=comm).factor("x")
-    solver = taufactor.Solver(solid, device="cpu")
-    solver.solve(verbose=False)
-    reference = float(solver.D_eff)
+    reference = 0.0
+    if comm.rank == 0:  # a serial code: once, not on every rank
+        solver = taufactor.Solver(solid, device="cpu")
+        solver.solve(verbose=False)
+        reference = float(solver.D_eff)
+    reference = comm.bcast(reference, root=0)
     return value, reference, 5e-3, _within(value, reference, 5e-3), (
         f"TauFactor {getattr(taufactor, '__version__', '')} (Kench et al., SoftwareX 2023)")  # fmt: skip
 
@@ -234,7 +237,7 @@ def _porespy(comm):
     solid = _porous_noise_volume()
     value = conduct(Microstructure(solid), axes=["x"], comm=comm).factor("x")
     reference = 0.0
-    if comm.rank == 0:
+    if comm.rank == 0:  # a serial code: once, not on every rank
         reference = 1.0 / float(porespy.simulations.tortuosity_fd(solid.astype(bool), axis=0)
                                 .formation_factor)  # fmt: skip
     reference = comm.bcast(reference, root=0)
