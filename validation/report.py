@@ -58,7 +58,7 @@ def _convergence_figures(results: list[CheckResult], folder: Path) -> list[Figur
                         for x in line["x"]})  # fmt: skip
         if len(ticks) <= 8 and all(float(x).is_integer() for x in ticks):  # radii, voxel counts
             ax.set_xticks(ticks, [str(int(x)) for x in ticks])
-            ax.minorticks_off()
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel(members[0].convergence["x_label"], fontsize=12)
         ax.set_ylabel(members[0].convergence["y_label"], fontsize=12)
         ax.set_title(title, fontsize=13)
