@@ -1,19 +1,22 @@
 """Electrode thickness maps read from disk in lateral blocks: memory bounded by one block, not the volume.
 
 Passes over the h5py datasets of a cycling step (cell axis last, as `meso reconstruct` writes a
-scan whose rotation axis is z), each reading lateral blocks into reused buffers while a thread
-reads the next block: the first accumulates the mean profile along the cell axis (the layers;
-skipped for labels alone when the layers are given); then, for labels, one pass finds every
-column's voxel faces, its non-lithium voxels between them and the pellet core map (the cell's
-columns) with the numba kernels of `kernels`; a reconstruction takes two more (the core map and
-a strided sample of the electrodes' levels, then its sub-voxel edges with `regions.find_edges`).
+scan whose rotation axis is z) in lateral blocks that follow the chunks, read into reused buffers
+by the calling thread while two threads work on the blocks before. Labels alone: one pass finds
+every column's voxel faces walking from the electrodes' middles, its non-lithium voxels between
+them, the pellet core map (the cell's columns) and the profile along the cell axis (the layers),
+with the middles and core run of the layers of the block at the volume's centre; when the
+profile's layers differ such that the faces could (`_holds`), a second pass redoes the columns.
+A reconstruction takes three passes (the profile; the core map and a strided sample of the
+electrodes' levels, with the labels' faces and counts; its sub-voxel edges, `find_edges`).
 The numbers are those of `quantify` (`find_edges`, `maps.*_thickness_um`; with labels, Li is
 counted between the labels' own faces), bit for bit.
 
-Measured (benchmarks/quantify_speed.py, labels alone, 1540 x 1540 x 684 per step): the numpy
-version spent its time in `np.isin` and float32 copies of every block, `_crossing`'s gathered
-walks and `electrode_depth_vox`'s whole-block depth arrays, over three passes; the kernels touch
-each voxel once or twice and stop a walk at its crossing.
+Measured (benchmarks/quantify_speed.py, labels alone, 1540^2 x 684 voxels per step, 2 steps,
+load average 5 on 2 cores): 303.5 s for the numpy version, which spent its time in `np.isin`
+and float32 copies of every block, `_crossing`'s gathered walks and `electrode_depth_vox`'s
+whole-block depth arrays over three passes; 9.0-9.9 s with the kernels, which touch each voxel
+once or twice and stop a walk at its faces.
 """
 
 from __future__ import annotations
@@ -229,7 +232,8 @@ def electrode_thickness_in_blocks(
     smoothing_vox: float = 1.0,
     override: Layers | None = None,
 ) -> dict[str, np.ndarray | Layers | float]:
-    """Thickness maps (um) of both electrodes of one step, read in `block` x `block` columns.
+    """Thickness maps (um) of both electrodes of one step, read in blocks of at most `block` x
+    `block` columns that follow the dataset's chunks (`chunk_blocks`).
 
     `path` holds the reconstruction (`dataset`, None for a label volume alone); `labels_path`
     the labels (`labels_dataset`), with which the thickness is the Li per unit area, else the
