@@ -20,6 +20,7 @@ from imaging.segment.predict import Segmenter, predict
 from imaging.segment.regions import region_mask
 from imaging.segment.slices import context_stack
 from imaging.segment.train import TrainConfig, train
+from imaging.segment.training_data import along_cell_axis, load_training_data
 from meso.errors import InputError
 from meso.io.volumes import load, save
 from meso.microstructure import Microstructure
@@ -58,6 +59,7 @@ def model(cell, meso_exe_module):
                           "--labels", str(cell / "truth0.h5"), "--region", "top", "--encoder",
                           "resnet18", "--decoder-channels", "32,16,16,8,8", "--patch", "64",
                           "--batch-size", "2", "--batches", "8", "--epochs", "30", "--seed", "0",
+                          "--slice-axis", "z", "--context", "1",
                           "--out", str(out), "--quiet"],
                          capture_output=True, text=True)  # fmt: skip
     assert run.returncode == 0, run.stderr
@@ -80,9 +82,7 @@ def test_unet_beats_otsu_on_the_other_electrode_and_the_stripped_step(cell, mode
         and not record["architecture"]["pretrained"]
     )
     assert record["class_names"][:2] == ["pore", "lithium"] and "gas" in record["class_names"]
-    # default slices hold the cell axis (z here), with 3 neighbours each side as channels
-    assert record["slice_axis"] == "y" and record["context"] == 3
-    assert record["normalisation"]["std"] > 0
+    assert record["slice_axis"] == "z" and record["normalisation"]["std"] > 0
     assert len(record["metrics"]) >= 1 and "pore" in record["metrics"][0]["validation_dice"]
     for index in (0, 1):
         out = cell / f"unet{index}"
@@ -145,6 +145,14 @@ def test_training_is_deterministic_and_resumes_where_it_stopped(cell, tmp_path):
     b, _ = load_model(tmp_path / "resumed")
     for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(x, y), name
+
+
+def test_default_slices_hold_the_cell_axis(cell):
+    assert TrainConfig().slice_axis == "auto" and TrainConfig().context == 3
+    data = load_training_data([cell / "rec0.h5"], [cell / "truth0.h5"], region="top",
+                              slice_axis="auto")  # fmt: skip
+    assert data.slice_axis == "y" and data.pairs[0].image.shape == (40, 40, 48)  # (y, x, z)
+    assert along_cell_axis("y") == "x" and along_cell_axis("x") == "y"
 
 
 class _Exploit:
