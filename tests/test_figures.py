@@ -103,23 +103,24 @@ def test_center_figure_has_um_axes_and_an_attenuation_colorbar(tmp_path, saved):
     assert _maps(saved[-1], unit="pixels")[0].colorbar.ax.get_ylabel() == "attenuation (1/pixel)"
 
 
-def test_demo_scan_figure_has_um_axes_and_units_on_every_colorbar(tmp_path, saved):
-    import h5py
-
-    from meso.cli.demo import _scan_figure
+def test_demo_figures_have_um_axes_and_units_on_every_colorbar(tmp_path, saved):
+    from meso.cli.demo import figures
 
     rng = np.random.default_rng(1)
     truth = rng.random((6, 5, 4))
-    with h5py.File(tmp_path / "scan.h5", "w") as f:
-        f["ground_truth/attenuation_per_m"] = truth
-        f["ground_truth/current_density_uA_per_cm2"] = rng.random((6, 5))
-        f.attrs["pixel_size_um"] = SIZE_UM
-    with h5py.File(tmp_path / "volume.h5", "w") as f:
-        f["volume"] = truth + 0.1 * rng.random(truth.shape)
-        f["volume"].attrs.update({"units": "1/m", "voxel_size_um": SIZE_UM})
-    _scan_figure(tmp_path / "scan.h5", tmp_path / "volume.h5", tmp_path / "scan.png")
-    true, recon, current = _maps(saved[0])
-    assert recon.colorbar.ax.get_ylabel() == "reconstructed attenuation (1/m)"
-    assert "uA/cm" in current.colorbar.ax.get_ylabel()
+    recon = truth + 0.1 * rng.random(truth.shape)
+    figures.scans_vs_truth([("step", truth, recon)], SIZE_UM, tmp_path / "scans.png")
+    true, rebuilt = _maps(saved[0])
+    assert true.colorbar.ax.get_ylabel() == "attenuation (1/m)"
+    assert rebuilt.colorbar.ax.get_ylabel() == "reconstructed attenuation (1/m)"
     assert true.get_extent() == [0, 3.0, 0, 2.0]  # x horizontal, z vertical
     np.testing.assert_array_equal(_values(true), truth[:, 2, :].T)
+    # the true current map beside recovered ones, on the truth's colour scale, with Pearson r
+    j = rng.random((6, 5)) + 1
+    figures.current_maps([("interval", j, [("same", j), ("opposite", -j)])], SIZE_UM,
+                         tmp_path / "current.png")  # fmt: skip
+    shown = _maps(saved[1])
+    assert all("uA/cm" in image.colorbar.ax.get_ylabel() for image in shown)
+    assert {image.get_clim() for image in shown} == {shown[0].get_clim()}
+    titles = [ax.get_title() for ax in saved[1].axes if ax.images]
+    assert "r = 1.00" in titles[1] and "r = -1.00" in titles[2]
