@@ -59,7 +59,7 @@ def model(cell, meso_exe_module):
                           "--labels", str(cell / "truth0.h5"), "--region", "top", "--encoder",
                           "resnet18", "--decoder-channels", "32,16,16,8,8", "--patch", "64",
                           "--batch-size", "2", "--batches", "8", "--epochs", "30", "--seed", "0",
-                          "--slice-axis", "z", "--context", "1",
+                          "--slice-axis", "z", "--context", "1", "--threads", "1",
                           "--out", str(out), "--quiet"],
                          capture_output=True, text=True)  # fmt: skip
     assert run.returncode == 0, run.stderr

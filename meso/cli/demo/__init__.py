@@ -56,9 +56,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_stages(args: argparse.Namespace, out: Path) -> int:
-    from meso.cli.demo import electrolyte, tomography, views
+    from meso.cli.demo import electrolyte, tomography
     from meso.cli.demo.models import synthetic_sections
     from meso.cli.demo.runner import Runner
+    from meso.cli.demo.settings import SYNTH
 
     size = "quick" if args.quick else "full"
     seed = str(args.seed)
@@ -70,8 +71,8 @@ def _run_stages(args: argparse.Namespace, out: Path) -> int:
     sections += quant_sections
     hotspot, cell_models = electrolyte.models_of_the_cell(run, out, cell, quant, size)
     sections += cell_models
-    sections.append(_views_section(out, cell, hotspot, views))
-    sections += synthetic_sections(run, out, _synth_args(size), seed)
+    sections.append(_views_section(out, cell, hotspot))
+    sections += synthetic_sections(run, out, SYNTH[size], seed)
     sections += _provenance_sections(run)
     report = write_report(
         out / "report.html",
@@ -87,19 +88,14 @@ def _run_stages(args: argparse.Namespace, out: Path) -> int:
     return 0
 
 
-def _synth_args(size: str) -> list[str]:
-    from meso.cli.demo.settings import SYNTH
-
-    return SYNTH[size]
-
-
-def _views_section(out: Path, cell, hotspot: Path, views) -> Section:
+def _views_section(out: Path, cell, hotspot: Path) -> Section:
     """The 3D views: the stripped electrode's voids, the interfacial current, the flux."""
     import numpy as np
 
+    from meso.cli.demo import views
     from meso.io.volumes import load
 
-    step = next(s for s in cell.steps if s.stripped and s is not cell.train_step)
+    step = cell.test_step
     quantified = json.loads((out / "quantify" / "quantify.json").read_text())
     layers = quantified["layers"][step.index][f"{step.stripped}_electrode"]
     panels = [(f"{step.name}, {step.stripped} electrode: {name}", load(path).labels)

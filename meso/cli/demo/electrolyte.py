@@ -21,7 +21,7 @@ def models_of_the_cell(
 ) -> tuple[Path, list[Section]]:
     """Extract the electrolyte of a test step (not the training step) from its U-Net labels and
     solve it; returns the hot-spot folder and the report sections."""
-    step = next(s for s in cell.steps if s.stripped and s is not cell.train_step)
+    step = cell.test_step
     ex = out / "extract"
     # tomography does not resolve grains: synthetic ones of the cell's grain size are overlaid;
     # the window is the square inscribed in the cell's disc, so that no gas around the cell

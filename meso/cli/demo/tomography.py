@@ -31,12 +31,17 @@ class Step:
 
 @dataclass
 class Cell:
-    """The virtual cell's steps, its phantom.json and the quantification of the U-Net labels."""
+    """The virtual cell's steps, its phantom.json, voxel size and the U-Net's training step."""
 
     steps: list[Step]
     record: dict
     voxel_um: float
     train_step: Step
+
+    @property
+    def test_step(self) -> Step:
+        """The first stripped step the U-Net was not trained on: the one modelled downstream."""
+        return next(s for s in self.steps if s.stripped and s is not self.train_step)
 
 
 def virtual_cell(run: Runner, out: Path, size: str, seed: str) -> tuple[Cell, Section]:
