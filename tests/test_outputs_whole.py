@@ -122,7 +122,8 @@ def test_interrupted_conduct_leaves_the_folder_as_it_was(tmp_path, meso_exe, sig
     """A rerun into a folder of an earlier run, interrupted mid-solve: nothing changes (the
     earlier results stay whole, no new field file, no hidden file)."""
     rng = np.random.default_rng(0)
-    labels = (rng.random((48, 48, 48)) > 0.2).astype(np.uint8)
+    # large enough that the fe solves outlast the interrupt (the fv multigrid alone takes ~0.1 s)
+    labels = (rng.random((72, 72, 72)) > 0.2).astype(np.uint8)
     save(Microstructure(labels), tmp_path / "vol.npz")
     out = tmp_path / "run"
     out.mkdir()
