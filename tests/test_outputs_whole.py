@@ -104,8 +104,11 @@ def test_bad_input_leaves_no_output_folder(volumes, monkeypatch, capsys, argv):
 def _interrupt_when_staging_appears(command: list[str], parent: Path, sig: int) -> int:
     """Start `command`, send `sig` once it has made its staging folder in `parent`, return
     the exit code."""
+    # a shell starts background jobs with SIGINT ignored, and Python then never turns it into
+    # KeyboardInterrupt: give the command the default disposition a terminal's Ctrl-C meets
     process = subprocess.Popen(command, cwd=parent, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 120
     while not any(".staging-" in p.name for p in parent.iterdir()):
         if process.poll() is not None or time.monotonic() > deadline:

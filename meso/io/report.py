@@ -95,13 +95,11 @@ def write_report(
     title: str,
     intro: str,
     sections: Sequence[Section],
-    *,
-    tables_dir: str | os.PathLike | None = None,
 ) -> Path:
     """Write one HTML page (figures embedded, so it can be mailed or archived alone); tables of
-    sections that name a `csv` also go to `tables_dir` (default: a `tables` folder beside it)."""
+    sections that name a `csv` also go to the `tables` folder beside it."""
     path = Path(path)
-    tables = Path(tables_dir) if tables_dir is not None else path.parent / "tables"
+    tables = path.parent / "tables"
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
     ]
