@@ -9,7 +9,7 @@ from meso import InputError, Microstructure
 from meso.conduction.contact import conduct_with_contacts
 from meso.fem.solver_options import CG_BOOMERAMG
 from meso.materials import load_materials
-from validation.conduction_references import disk_constriction_resistance
+from validation.convergence_checks import disk_contact
 
 TIGHT = {**CG_BOOMERAMG, "ksp_rtol": 1e-10}
 
@@ -32,27 +32,12 @@ def test_full_contact_slab_is_uniform_with_the_slab_conductance():
 
 
 def _disk_constriction_error(a: int) -> float:
-    """Relative error of the constriction resistance of a disk of radius a voxels centred on
-    one face of a square block 8a wide and 4a long (full contact on the other face), solved on
-    the quarter block (its cut planes are symmetry planes: insulated), against Roess's factor
-    with the square tube taken as the circular one of equal area (b = B / sqrt(pi)) and the
-    voxel disk's equal-area radius."""
-    w = 4 * a  # the quarter block: half of the block's width B = 8a
-    m = Microstructure(np.ones((w, w, w), np.uint8), voxel_size_um=1.0)
-    centres = np.arange(w) + 0.5
-    disk = centres[:, None] ** 2 + centres[None, :] ** 2 <= a * a
-    r = conduct_with_contacts(m, "z", contact_bottom=disk, comm=MPI.COMM_SELF,
-                              solver_options=TIGHT)  # fmt: skip
-    # the current crowds at the contact's edge
+    """validation's disk-contact error (Holm's 1 / (4 sigma a) with Roess's flux-tube factor),
+    after checking that the current crowds at the contact's edge."""
+    error, r, disk = disk_contact(a, MPI.COMM_SELF)
     j = r.current_density_A_per_m2["bottom"]
     assert np.isnan(j[~disk]).all() and np.nanargmax(j) != 0
-    sigma = load_materials().grain.conductivity(m.voxel_size_m)
-    h = m.voxel_size_m
-    big_b, length = 2 * w * h, w * h
-    a_eq = np.sqrt(4 * disk.sum() / np.pi) * h
-    bulk = length / (sigma * big_b**2)
-    constriction = disk_constriction_resistance(sigma, a_eq, big_b / np.sqrt(np.pi))
-    return (r.resistance_ohm / 4 - bulk) / constriction - 1  # the whole block: 4 quarters
+    return error
 
 
 def test_disk_constriction_resistance_converges_at_first_order():

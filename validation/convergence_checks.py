@@ -9,7 +9,7 @@ import numpy as np
 from mpi4py import MPI
 
 from meso import Microstructure, conduct, elastic
-from meso.conduction.contact import conduct_with_contacts
+from meso.conduction.contact import ContactConduction, conduct_with_contacts
 from meso.elasticity.conforming import solve_axis_elastic
 from meso.fem.solver_options import CG_BOOMERAMG
 from meso.materials import load_materials, parse_materials
@@ -106,12 +106,12 @@ def sphere_conforming_value(comm: MPI.Comm):
     )
 
 
-def disk_constriction_error(a: int, comm: MPI.Comm) -> float:
+def disk_contact(a: int, comm: MPI.Comm) -> tuple[float, ContactConduction, np.ndarray]:
     """Relative error of the constriction resistance of a disk of radius a voxels centred on one
     face of a square block 8a wide and 4a long (full contact on the other face), solved on the
     quarter block (its cut planes are symmetry planes: insulated), against Holm's 1 / (4 sigma
     a) with Roess's flux-tube factor for the circular tube of equal area (b = B / sqrt(pi)) and
-    the voxel disk's equal-area radius."""
+    the voxel disk's equal-area radius; returns it with the solve and the disk's mask."""
     w = 4 * a  # the quarter block: half of the block's width B = 8a
     m = Microstructure(np.ones((w, w, w), np.uint8), voxel_size_um=1.0)
     centres = np.arange(w) + 0.5
@@ -124,7 +124,13 @@ def disk_constriction_error(a: int, comm: MPI.Comm) -> float:
     a_eq = np.sqrt(4 * disk.sum() / np.pi) * h
     bulk = length / (sigma * big_b**2)
     constriction = disk_constriction_resistance(sigma, a_eq, big_b / np.sqrt(np.pi))
-    return (r.resistance_ohm / 4 - bulk) / constriction - 1  # the whole block: 4 quarters
+    error = (r.resistance_ohm / 4 - bulk) / constriction - 1  # the whole block: 4 quarters
+    return error, r, disk
+
+
+def disk_constriction_error(a: int, comm: MPI.Comm) -> float:
+    """`disk_contact`'s relative error alone."""
+    return disk_contact(a, comm)[0]
 
 
 DISK_SOURCE = ("Holm, Electric Contacts (Springer 1967): 1 / (4 sigma a); Roess's flux-tube factor "
