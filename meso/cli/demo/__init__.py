@@ -71,7 +71,7 @@ def _run_stages(args: argparse.Namespace, out: Path) -> int:
     sections += quant_sections
     hotspot, cell_models = electrolyte.models_of_the_cell(run, out, cell, quant, size)
     sections += cell_models
-    sections.append(_views_section(out, cell, hotspot))
+    sections.append(_views_section(out, cell, quant, hotspot))
     sections += synthetic_sections(run, out, SYNTH[size], seed)
     sections += _provenance_sections(run)
     report = write_report(
@@ -88,7 +88,7 @@ def _run_stages(args: argparse.Namespace, out: Path) -> int:
     return 0
 
 
-def _views_section(out: Path, cell, hotspot: Path) -> Section:
+def _views_section(out: Path, cell, quant: Path, hotspot: Path) -> Section:
     """The 3D views: the stripped electrode's voids, the interfacial current, the flux."""
     import numpy as np
 
@@ -96,7 +96,7 @@ def _views_section(out: Path, cell, hotspot: Path) -> Section:
     from meso.io.volumes import load
 
     step = cell.test_step
-    quantified = json.loads((out / "quantify" / "quantify.json").read_text())
+    quantified = json.loads((quant / "quantify.json").read_text())
     layers = quantified["layers"][step.index][f"{step.stripped}_electrode"]
     panels = [(f"{step.name}, {step.stripped} electrode: {name}", load(path).labels)
               for name, path in (("true labels", step.truth), ("U-Net", step.unet))]  # fmt: skip
