@@ -45,7 +45,6 @@ CG_GMG: dict[str, Any] = {
     "ksp_atol": 0.0,
     "ksp_max_it": 200,
     "pc_type": "mg",
-    "pc_mg_galerkin": "both",
     "mg_levels_ksp_type": "richardson",
     "mg_levels_ksp_max_it": 1,
     "mg_levels_ksp_norm_type": "none",
