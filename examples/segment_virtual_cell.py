@@ -84,6 +84,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batches", type=int, default=12)
     parser.add_argument("--patch", type=int, default=32)
+    parser.add_argument(
+        "--normalisation",
+        default=TrainConfig.normalisation,
+        choices=("dataset", "scan-median", "scan-peaks"),
+        help="grey standardisation: training set's mean/std, or each scan's own statistics",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 under load)")
     args = parser.parse_args()
@@ -104,6 +110,7 @@ def main() -> None:
             batches_per_epoch=args.batches,
             patch=args.patch,
             patience=30,
+            normalisation=args.normalisation,
             seed=seed,
             threads=args.threads,
         )
@@ -161,7 +168,7 @@ def main() -> None:
         f"\n{args.size}^3 cell, {args.angles} angles, phantom seed {args.phantom_seed}; trained on "
         f"step {args.train_step} region {args.train_region}, slices across "
         f"{models[0]['slice_axis']}, context {args.context}, {args.encoder} decoder "
-        f"{args.decoder_channels}, {args.epochs} x {args.batches} batches of "
+        f"{args.decoder_channels}, normalisation {args.normalisation}, {args.epochs} x {args.batches} batches of "
         f"{TrainConfig.batch_size} patches of {args.patch}^2, seeds {args.seeds} (U-Net: median "
         f"[min, max]): {np.median(seconds):.0f} s per model (best epochs "
         f"{[m['best_epoch'] for m in models]}); U-Net better on both scores for every seed in "

@@ -15,8 +15,14 @@ from imaging.segment.classes import class_names, output_labels
 from imaging.segment.grey import open_grey
 from imaging.segment.labels_file import labels_writer
 from imaging.segment.model_files import load_model
-from imaging.segment.slices import context_stack, normalise, pad_to_stride
+from imaging.segment.slices import (
+    context_stack,
+    normalise,
+    pad_to_stride,
+    volume_normalisation,
+)
 from imaging.segment.train import set_threads
+from meso.errors import InputError
 from meso.microstructure import axis_index
 
 CONFIDENT = 0.8
@@ -43,9 +49,16 @@ class Segmenter:
         self.context = int(self.record["context"])
 
     @torch.inference_mode()
-    def __call__(self, channels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(n, 2 context + 1, a, b) grey slices -> (n, a, b) DESIGN labels and max softmax."""
-        x, (a, b) = pad_to_stride(normalise(channels, self.record["normalisation"]))
+    def __call__(
+        self, channels: np.ndarray, stats: dict[str, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 2 context + 1, a, b) grey slices -> (n, a, b) DESIGN labels and max softmax;
+        `stats` ({"mean", "std"}) standardise them, by default model.json's "normalisation"
+        (a model trained with per-scan normalisation needs the volume's: `volume_normalisation`)."""
+        stats = stats or self.record["normalisation"]
+        if "mean" not in stats:
+            raise InputError("model.json", "per-scan normalisation: pass the volume's statistics")
+        x, (a, b) = pad_to_stride(normalise(channels, stats))
         x = torch.from_numpy(x).to(self.device).contiguous(memory_format=torch.channels_last)
         probs = torch.softmax(self.network(x).float(), dim=1)[:, :, :a, :b]
         confidence, index = probs.max(dim=1)
@@ -79,6 +92,7 @@ def predict(
     t0 = time.perf_counter()
     with open_grey(volume_path, dataset=dataset) as grey:
         n = grey.shape[axis]
+        stats = volume_normalisation(record["normalisation"], grey)
         metadata = {
             "source": f"meso segment predict {Path(volume_path).name}",
             "method": "unet",
@@ -100,7 +114,7 @@ def predict(
                 block = grey.slab(axis, lo, hi)
                 channels = context_stack(block, start - lo, stop - start, c)
                 # context_stack clips at the block ends; at the volume ends that is the end slice
-                labels, confidence = segmenter(channels)
+                labels, confidence = segmenter(channels, stats)
                 writer.write(axis, start, labels, confidence)
                 counts += np.bincount(labels.ravel(), minlength=256)
                 confident += int(np.count_nonzero(confidence >= CONFIDENT))
@@ -130,4 +144,5 @@ def predict(
             "batch_size": batch_size,
             "device": str(segmenter.device),
             "threads": segmenter.threads,
+            "normalisation": stats,
         }

@@ -50,6 +50,7 @@ class TrainConfig:
     patience: int = 15
     min_epochs: int = 20
     pore_sampling: float = 0.5
+    normalisation: str = "dataset"  # or "scan-median", "scan-peaks" (slices.NORMALISATIONS)
     seed: int = 0
     threads: int | None = None
 
@@ -87,7 +88,7 @@ def _patch(data: TrainingData, sample: tuple[int, int], config: TrainConfig, rng
     if pad[0][1] or pad[1][1]:
         image = np.pad(image, ((0, 0), *pad), mode="edge")
         target, keep = np.pad(target, pad, mode="edge"), np.pad(keep, pad)
-    image = normalise(image, data.stats)
+    image = normalise(image, pair.stats)
     return augment(image, target, keep.astype(np.float32), rng)
 
 
@@ -107,7 +108,7 @@ def validate(network, data: TrainingData, config: TrainConfig) -> dict[str, floa
         pair = data.pairs[p]
         r0, r1, c0, c1 = pair.box
         image = normalise(
-            context_stack(pair.image, k, 1, config.context)[:, :, r0:r1, c0:c1], data.stats
+            context_stack(pair.image, k, 1, config.context)[:, :, r0:r1, c0:c1], pair.stats
         )
         padded, (a, b) = pad_to_stride(image)
         predicted = network(torch.from_numpy(padded)).argmax(1)[0, :a, :b].numpy()
@@ -156,6 +157,7 @@ def train(
         slice_axis=config.slice_axis,
         cell_axis=config.cell_axis,
         validation_fraction=config.validation_fraction,
+        normalisation=config.normalisation,
     )
     arch = architecture(
         config.encoder, 2 * config.context + 1, len(data.classes), config.decoder_channels
@@ -186,7 +188,12 @@ def train(
     start = 0
     if resume and (model_dir / CHECKPOINT_FILE).is_file():
         previous = read_model_json(model_dir)
-        if previous["architecture"] != arch or previous["classes"] != data.classes:
+        mode = previous["normalisation"].get("mode", "dataset")
+        if (
+            previous["architecture"] != arch
+            or previous["classes"] != data.classes
+            or mode != config.normalisation
+        ):
             raise InputError(model_dir, "--resume: the model folder was trained with another setup")
         state = load_tensors(model_dir / CHECKPOINT_FILE)
         network.load_state_dict(state["network"])

@@ -11,6 +11,7 @@ import numpy as np
 from imaging.segment.classes import GAS, PORE, imaging_labels
 from imaging.segment.grey import read_grey
 from imaging.segment.regions import footprint, region_range
+from imaging.segment.slices import NORMALISATIONS, scan_statistics
 from meso.errors import InputError
 from meso.io.volumes import load
 from meso.microstructure import axis_index
@@ -26,6 +27,7 @@ class Pair:
     score_mask: np.ndarray
     box: tuple[int, int, int, int]
     provenance: dict
+    stats: dict = field(default_factory=dict)  # {"mean", "std"} its grey values are standardised by
 
 
 @dataclass
@@ -34,7 +36,7 @@ class TrainingData:
     classes: list[int]
     train: list[tuple[int, int]]  # (pair, slice)
     validation: list[tuple[int, int]]
-    stats: dict[str, float]
+    stats: dict  # model.json's "normalisation"
     cell_axis: str
     slice_axis: str
     provenance: list[dict] = field(default_factory=list)
@@ -61,11 +63,17 @@ def load_training_data(
     slice_axis: str,
     cell_axis: str | None = None,
     validation_fraction: float = 0.2,
+    normalisation: str = "dataset",
 ) -> TrainingData:
     """Read every pair, keep the slices across `slice_axis` ("auto": `along_cell_axis` of the
     first pair) that meet `region` (located along the cell axis from the labels) and split them:
     every round(1/validation_fraction)-th slice of each volume validates (slices spread over the
-    region), the rest train."""
+    region), the rest train. `normalisation` (slices.NORMALISATIONS): one mean/std over the
+    training voxels of all pairs, or each volume's own statistics (`scan_statistics`)."""
+    if normalisation not in NORMALISATIONS:
+        raise InputError(
+            "--normalisation", f"expected one of {', '.join(NORMALISATIONS)}, got {normalisation!r}"
+        )
     if len(images) != len(labels) or not images:
         raise InputError(
             "--labels", f"need one labels file per image, got {len(images)} and {len(labels)}"
@@ -113,7 +121,11 @@ def load_training_data(
             "region_range": [start, stop],
             "cell_axis": along,
         }
-        pairs.append(Pair(image, target, mask, score_mask, box, provenance))
+        pair = Pair(image, target, mask, score_mask, box, provenance)
+        if normalisation != "dataset":
+            pair.stats = scan_statistics(grey, normalisation)
+            provenance["normalisation"] = pair.stats
+        pairs.append(pair)
     if PORE not in classes:
         raise InputError(
             "--labels", f"no pores in the {region!r} region of the labels to learn from"
@@ -132,8 +144,13 @@ def load_training_data(
         raise InputError(
             "--region", "too few slices in the region to split into training and validation"
         )
-    values = np.concatenate([pair.image[pair.mask] for pair in pairs])
-    stats = {"mean": float(values.mean()), "std": float(values.std() or 1.0)}
+    if normalisation == "dataset":
+        values = np.concatenate([pair.image[pair.mask] for pair in pairs])
+        stats = {"mean": float(values.mean()), "std": float(values.std() or 1.0)}
+        for pair in pairs:
+            pair.stats = stats
+    else:
+        stats = {"mode": normalisation, "training_scans": [pair.stats for pair in pairs]}
     return TrainingData(
         pairs,
         ordered,

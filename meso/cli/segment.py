@@ -95,6 +95,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--learning-rate", type=positive_float, default=3e-3, help="Adam step (default 3e-3)"
     )
     p.add_argument(
+        "--normalisation",
+        default="dataset",
+        choices=("dataset", "scan-median", "scan-peaks"),
+        help="grey standardisation: the training voxels' mean/std for every volume (default), or "
+        "each volume's own median/MAD or two main histogram peaks (predict measures the volume)",
+    )
+    p.add_argument(
         "--decoder-channels",
         default=None,
         metavar="C1,...,C5",
@@ -194,6 +201,7 @@ def run_train(args: argparse.Namespace) -> int:
         patience=args.patience,
         learning_rate=args.learning_rate,
         decoder_channels=_channels(args.decoder_channels),
+        normalisation=args.normalisation,
         seed=args.seed,
         threads=args.threads,
     )

@@ -177,3 +177,64 @@ def test_a_model_folder_cannot_run_code_or_swap_its_weights(model, tmp_path, cap
     assert "code ran" not in capsys.readouterr().out
     with pytest.raises(InputError, match="model.json"):
         load_model(tmp_path)
+
+
+def test_scan_statistics_are_streamed_robust_and_old_models_keep_their_training_statistics(
+    tmp_path,
+):
+    rng = np.random.default_rng(1)
+    # two phases (70% at 10, 30% at 110, noise 5) plus 0.5% outliers far above
+    volume = np.where(rng.random((30, 30, 30)) < 0.7, 10.0, 110.0) + rng.normal(0, 5, (30,) * 3)
+    volume.ravel()[rng.choice(volume.size, 135, replace=False)] = 5000.0
+    volume = volume.astype(np.float32)
+    np.save(tmp_path / "v.npy", volume)
+    from imaging.segment.grey import open_grey
+    from imaging.segment.slices import scan_statistics, volume_normalisation
+
+    peaks = scan_statistics(volume, "scan-peaks")
+    assert peaks["method"] == "peaks"
+    assert abs(peaks["mean"] - 10) < 3 and abs(peaks["std"] - 100) < 5, peaks
+    median = scan_statistics(volume, "scan-median")
+    assert abs(median["mean"] - np.median(volume)) < 1e-3 and median["std"] < 100  # not 5000's
+    with open_grey(tmp_path / "v.npy") as grey:  # read slice by slice from the memory map
+        assert scan_statistics(grey, "scan-median") == median
+        assert volume_normalisation({"mode": "scan-peaks"}, grey) == peaks
+        # a model folder written before the modes existed: its training mean/std for every volume
+        assert volume_normalisation({"mean": 3.0, "std": 2.0}, grey) == {"mean": 3.0, "std": 2.0}
+    with pytest.raises(InputError, match="normalisation"):
+        volume_normalisation({"mode": "nonsense"}, volume)
+
+
+@pytest.mark.parametrize("mode", ["scan-median", "scan-peaks"])
+def test_per_scan_normalisation_gives_the_same_answer_on_a_scan_with_another_grey_scale(
+    cell, model, tmp_path, mode
+):
+    """Another scan of the same cell with another gain and offset (grey x 1.8 - 0.7): a model
+    normalising each scan by its own statistics returns the same labels and confidence; the
+    training set's fixed mean/std (the default, the `model` fixture) does not."""
+    with h5py.File(cell / "rec1.h5") as fh:
+        grey = fh["volume"][()]
+    with h5py.File(tmp_path / "scaled.h5", "w") as fh:
+        fh["volume"] = grey * np.float32(1.8) - np.float32(0.7)
+        fh["volume"].attrs.update({"voxel_size_um": 1.0, "cell_axis": "z"})
+    config = TrainConfig(**{**TINY, "epochs": 2, "normalisation": mode})
+    record = train([cell / "rec0.h5"], [cell / "truth0.h5"], tmp_path / "m", config,
+                   progress=False)  # fmt: skip
+    assert record["normalisation"]["mode"] == mode
+    assert len(record["normalisation"]["training_scans"]) == 1
+    results = {}
+    for name, folder in (("scan", tmp_path / "m"), ("dataset", model)):
+        for volume in (cell / "rec1.h5", tmp_path / "scaled.h5"):
+            out = tmp_path / f"{name}_{volume.stem}.h5"
+            summary = predict(volume, folder, out, progress=False)
+            with h5py.File(out) as fh:
+                results[name, volume.stem] = (fh["labels"][()], fh["confidence"][()], summary)
+    labels, confidence, summary = results["scan", "rec1"]
+    labels2, confidence2, summary2 = results["scan", "scaled"]
+    assert summary2["normalisation"]["mean"] == pytest.approx(
+        1.8 * summary["normalisation"]["mean"] - 0.7, rel=1e-4, abs=1e-4
+    )
+    assert np.mean(labels == labels2) > 0.999
+    assert np.abs(confidence - confidence2).max() < 1e-2
+    fixed, fixed2 = results["dataset", "rec1"], results["dataset", "scaled"]
+    assert np.abs(fixed[1] - fixed2[1]).max() > 0.1 and np.mean(fixed[0] != fixed2[0]) > 0.01
